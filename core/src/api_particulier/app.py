@@ -1,0 +1,317 @@
+"""Building the application: plugins, plan, providers, stores and routes."""
+
+from __future__ import annotations
+
+import inspect
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
+from contextlib import asynccontextmanager
+from typing import Any
+
+import anyio
+import anyio.abc
+import msgspec
+import pluggy
+import structlog
+from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import BaseRoute, Route
+from starlette.types import Receive, Scope, Send
+
+from . import keys
+from .errors import ConfigError
+from .openapi import build_openapi
+from .pipeline import Endpoint, Pipeline
+from .plan import Phase, Plan, build_plan, steps_from_manager
+from .plugins import build_manager, installed_plugins, load_enabled
+from .responses import (
+    INTERNAL_ERROR,
+    METHOD_NOT_ALLOWED,
+    NOT_FOUND,
+    SERVICE_UNAVAILABLE,
+    error_response,
+    json_response,
+    request_id,
+)
+from .settings import Settings, load_settings
+from .store import JournalStore, KeyStore, open_stores
+from .types import Call, Provider
+
+log = structlog.get_logger("api_particulier.app")
+
+# Health answers are cached so a monitoring probe cannot hammer an upstream (contract §7).
+HEALTH_TTL = 60.0
+STATS_TTL = 60.0
+STATS_WINDOW = 30 * 86400.0
+
+
+class ApiApp:
+    """One running configuration of the service; an ASGI application."""
+
+    task_group: anyio.abc.TaskGroup
+
+    def __init__(
+        self,
+        settings: Settings,
+        pm: pluggy.PluginManager,
+        plan: Plan,
+        providers: tuple[Provider, ...],
+        key_store: KeyStore,
+        journal_store: JournalStore,
+        pepper: bytes,
+    ) -> None:
+        self.settings = settings
+        self.pm = pm
+        self.plan = plan
+        self.providers = providers
+        self.key_store = key_store
+        self.journal_store = journal_store
+        self.pepper = pepper
+        self.pipeline = Pipeline(plan)
+        self._health: dict[str, tuple[bool, float]] = {}
+        self._stats: tuple[int, float] | None = None
+        self._openapi: dict[str, Any] | None = None
+        self.starlette = Starlette(
+            routes=self._routes(),
+            lifespan=self._lifespan,
+            exception_handlers={HTTPException: _http_error, Exception: _internal_error},
+        )
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        await self.starlette(scope, receive, send)
+
+    # -- lifecycle -------------------------------------------------------------------------
+
+    @asynccontextmanager
+    async def _lifespan(self, _: Starlette) -> AsyncIterator[None]:
+        async with self.running():
+            yield
+
+    @asynccontextmanager
+    async def running(self) -> AsyncIterator[None]:
+        """Open the stores, start every plugin, and undo it all on exit."""
+        await self.key_store.open()
+        await self.journal_store.open()
+        async with anyio.create_task_group() as task_group:
+            self.task_group = task_group
+            started: list[Callable[..., Any]] = []
+            try:
+                for step in self.plan.for_phase(Phase.startup):
+                    await _call(step.function, self)
+                for step in self.plan.for_phase(Phase.shutdown):
+                    started.append(step.function)
+                log.info(
+                    "started",
+                    plugins=self.plugin_names(),
+                    providers=[p.name for p in self.providers],
+                )
+                yield
+            finally:
+                with anyio.CancelScope(shield=True):
+                    for function in reversed(started):
+                        try:
+                            await _call(function, self)
+                        except Exception as exc:
+                            log.error("plugin_failed", phase="shutdown", exc_info=exc)
+                    task_group.cancel_scope.cancel()
+        await self.journal_store.close()
+        await self.key_store.close()
+
+    def plugin_names(self) -> list[str]:
+        return sorted(name for name, _ in self.pm.list_name_plugin())
+
+    # -- routes ----------------------------------------------------------------------------
+
+    def _routes(self) -> list[BaseRoute]:
+        routes: list[BaseRoute] = [
+            Route("/api/ping", _ping, methods=["GET"]),
+            Route("/api/stats", self._stats_endpoint, methods=["GET"]),
+            Route("/api/open-api.json", self._openapi_json, methods=["GET"]),
+            Route("/api/open-api.yml", self._openapi_yaml, methods=["GET"]),
+            Route("/api/plugins", self._plugins_endpoint, methods=["GET"]),
+            self._pipeline_route(Endpoint(path="/api/introspect", handler=_introspect)),
+        ]
+        for provider in self.providers:
+            for route in provider.routes:
+                routes.append(self._pipeline_route(Endpoint.for_provider(provider.name, route)))
+            if provider.health_path and provider.health:
+                routes.append(
+                    Route(provider.health_path, self._health_endpoint(provider), methods=["GET"])
+                )
+        return routes
+
+    def _pipeline_route(self, endpoint: Endpoint) -> Route:
+        handle = self.pipeline.handle
+
+        async def run(request: Request) -> Response:
+            return await handle(request, endpoint)
+
+        return Route(endpoint.path, run, methods=["GET"])
+
+    def _health_endpoint(self, provider: Provider) -> Callable[[Request], Awaitable[Response]]:
+        check = provider.health
+        assert check is not None
+
+        async def health(request: Request) -> Response:
+            cached = self._health.get(provider.name)
+            if cached is not None and cached[1] > time.monotonic():
+                healthy = cached[0]
+            else:
+                try:
+                    healthy = await check()
+                except Exception as exc:
+                    log.warning("health_failed", plugin=provider.name, error=type(exc).__name__)
+                    healthy = False
+                self._health[provider.name] = (healthy, time.monotonic() + HEALTH_TTL)
+            headers = {"x-request-id": request_id(request)}
+            if healthy:
+                return json_response(b'"pong"', headers=headers)
+            return error_response(SERVICE_UNAVAILABLE, 503, headers)
+
+        return health
+
+    async def _stats_endpoint(self, request: Request) -> Response:
+        cached = self._stats
+        if cached is None or cached[1] <= time.monotonic():
+            count = await self.journal_store.count_successful_data_calls(time.time() - STATS_WINDOW)
+            cached = self._stats = (count, time.monotonic() + STATS_TTL)
+        return json_response(cached[0], headers={"x-request-id": request_id(request)})
+
+    def openapi(self) -> dict[str, Any]:
+        if self._openapi is None:
+            self._openapi = build_openapi(self)
+        return self._openapi
+
+    async def _openapi_json(self, request: Request) -> Response:
+        return json_response(self.openapi(), headers={"x-request-id": request_id(request)})
+
+    async def _openapi_yaml(self, request: Request) -> Response:
+        body = msgspec.yaml.encode(self.openapi())
+        return Response(
+            body,
+            media_type="application/yaml; charset=utf-8",
+            headers={"x-request-id": request_id(request)},
+        )
+
+    def describe_plugins(self) -> dict[str, Any]:
+        installed = installed_plugins()
+        return {
+            "installed": [
+                {
+                    "name": p.name,
+                    "distribution": p.distribution,
+                    "version": p.version,
+                    "enabled": p.name in self.plugin_names(),
+                }
+                for p in installed.values()
+            ],
+            "registered": self.plugin_names(),
+            "providers": [
+                {"name": p.name, "routes": [r.path for r in p.routes], "health": p.health_path}
+                for p in self.providers
+            ],
+            "plan": self.plan.describe(),
+        }
+
+    async def _plugins_endpoint(self, request: Request) -> Response:
+        return json_response(self.describe_plugins(), headers={"x-request-id": request_id(request)})
+
+
+async def _call(function: Callable[..., Any], argument: Any) -> None:
+    result = function(argument)
+    if inspect.isawaitable(result):
+        await result
+
+
+async def _ping(request: Request) -> Response:
+    return json_response(b'"pong"', headers={"x-request-id": request_id(request)})
+
+
+async def _introspect(call: Call) -> dict[str, Any]:
+    principal = call.principal
+    assert principal is not None
+    return {
+        "_id": principal.key_id,
+        "name": principal.application_name,
+        "scopes": sorted(principal.scopes),
+        "expiresAt": principal.expires_at,
+    }
+
+
+async def _http_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, HTTPException)
+    headers = {**(exc.headers or {}), "x-request-id": request_id(request)}
+    if exc.status_code == 405:
+        return error_response(METHOD_NOT_ALLOWED, 405, headers)
+    if exc.status_code == 404:
+        return error_response(NOT_FOUND, 404, headers)
+    return error_response(INTERNAL_ERROR, 500, headers)
+
+
+async def _internal_error(request: Request, exc: Exception) -> Response:
+    log.error("unhandled_error", exc_info=exc)
+    return error_response(INTERNAL_ERROR, 500, {"x-request-id": request_id(request)})
+
+
+def _collect_providers(pm: pluggy.PluginManager, settings: Settings) -> tuple[Provider, ...]:
+    providers: list[Provider] = []
+    pm.hook.register_providers(register=providers.append, settings=settings)
+    problems: list[str] = []
+    seen: dict[str, str] = {
+        path: "core"
+        for path in (
+            "/api/ping",
+            "/api/stats",
+            "/api/introspect",
+            "/api/open-api.json",
+            "/api/open-api.yml",
+            "/api/plugins",
+        )
+    }
+    for provider in sorted(providers, key=lambda p: p.name):
+        paths = [r.path for r in provider.routes]
+        if provider.health_path:
+            paths.append(provider.health_path)
+        for path in paths:
+            if path in seen:
+                problems.append(f"route {path} declared by both {seen[path]} and {provider.name}")
+            seen[path] = provider.name
+    if problems:
+        raise ConfigError(problems)
+    return tuple(sorted(providers, key=lambda p: p.name))
+
+
+def create_app(
+    settings: Settings | None = None, *, plugins: Mapping[str, object] | None = None
+) -> ApiApp:
+    """Build an application.
+
+    ``plugins`` maps plugin names to plugin objects (modules, classes or instances); when
+    given, installed entry points are not read at all, which is what tests want. When
+    omitted, the enabled installed plugins are loaded.
+    """
+    settings = settings if settings is not None else load_settings()
+    chosen = dict(plugins) if plugins is not None else load_enabled(settings)
+    pm = build_manager(chosen)
+
+    schemas: dict[str, type[msgspec.Struct]] = {}
+    problems: list[str] = []
+
+    def register(name: str, schema: type[msgspec.Struct]) -> None:
+        if name in schemas:
+            problems.append(f"configuration table {name!r} registered twice")
+        schemas[name] = schema
+
+    pm.hook.register_config(register=register)
+    if problems:
+        raise ConfigError(problems)
+    settings.bind_plugin_schemas(schemas)
+
+    plan = build_plan(steps_from_manager(pm))
+    providers = _collect_providers(pm, settings)
+    key_store, journal_store = open_stores(settings)
+    return ApiApp(
+        settings, pm, plan, providers, key_store, journal_store, keys.load_pepper(settings)
+    )

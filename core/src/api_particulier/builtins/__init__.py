@@ -1,0 +1,1 @@
+"""Plugins the core registers itself, the same way as installed ones."""

@@ -1,0 +1,106 @@
+"""Every hook a plugin may implement, grouped by when it runs.
+
+The calling convention of each hook is carried out by the core, never by pluggy's
+``firstresult`` or wrappers: with ``async def`` implementations those would see coroutine
+objects, not results. The core builds a frozen plan at boot (see :mod:`api_particulier.plan`)
+and awaits each implementation itself, in plan order. Any hook implementation may be a plain
+function or a coroutine function.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import TYPE_CHECKING
+
+import msgspec
+import pluggy
+
+if TYPE_CHECKING:
+    from .app import ApiApp
+    from .settings import Settings
+    from .types import Call, CallRecord, Denial, Principal, Provider
+
+PROJECT = "api_particulier"
+_spec = pluggy.HookspecMarker(PROJECT)
+
+# ---------------------------------------------------------------------------------------
+# Boot: called once, in plan order, while the application is built.
+# ---------------------------------------------------------------------------------------
+
+
+@_spec
+def register_config(register: Callable[[str, type[msgspec.Struct]], None]) -> None:
+    """Declare the strict Struct that validates this plugin's ``[plugins.<name>]`` table.
+
+    Call ``register(name, StructType)`` once, with the plugin's short name. The core converts
+    the table at boot and reports every error of every table together. A table without a
+    registered Struct is an error, which catches typos.
+    """
+
+
+@_spec
+def register_providers(register: Callable[[Provider], None], settings: Settings) -> None:
+    """Declare the data sources this plugin serves.
+
+    Call ``register(provider)`` for each :class:`~api_particulier.types.Provider`. Read the
+    plugin's converted configuration with ``settings.plugin_config(name)``. Two providers
+    declaring the same route is a boot error.
+    """
+
+
+@_spec
+def startup(app: ApiApp) -> None:
+    """Open what the plugin needs at run time (connections, background tasks).
+
+    All implementations run, in plan order, before the first request is served.
+    """
+
+
+@_spec
+def shutdown(app: ApiApp) -> None:
+    """Release what ``startup`` opened. All implementations run, in reverse plan order;
+    one failing does not stop the others."""
+
+
+# ---------------------------------------------------------------------------------------
+# Request phases, in the order the core runs them.
+# ---------------------------------------------------------------------------------------
+
+
+@_spec
+def authenticate(call: Call) -> Principal | Denial | None:
+    """Phase 1: say who is calling.
+
+    Return a :class:`~api_particulier.types.Principal` to accept, a
+    :class:`~api_particulier.types.Denial` to refuse with a specific answer, or ``None`` to
+    let the next implementation try. The first non-``None`` result wins; when every
+    implementation returns ``None`` the core answers 401 ``access_denied``.
+    """
+
+
+@_spec
+def check_consent(call: Call) -> Denial | None:
+    """Phase 2: check the citizen's consent for this call.
+
+    Runs after the endpoint scope check and parameter validation, so ``call.params`` holds
+    the validated parameters. May narrow ``call.scopes`` to what the citizen agreed to and
+    set ``call.consent_evidence`` / ``call.recipient``. The first Denial ends the request.
+    """
+
+
+@_spec
+def check_rate_limit(call: Call) -> Denial | None:
+    """Phase 3: admit or refuse the call under the caller's rate limit.
+
+    May add headers to ``call.response_headers``; they are sent with whatever answer follows.
+    The first Denial ends the request.
+    """
+
+
+@_spec
+def record_call(record: CallRecord) -> None:
+    """Phase 5: record what happened. Runs exactly once per request that reached
+    authentication, after denials and errors too, before the answer is sent.
+
+    Failures are logged with ``plugin=`` and ``phase=`` and never change the answer.
+    """

@@ -1,0 +1,184 @@
+"""The OpenAPI 3.1 document, generated from the enabled providers and plugins.
+
+Each route documents every status it can answer: those of the core (401, 403, 400, 500),
+those of the policy phases that have implementations (403 consent, 429), and those the
+provider declares.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+import msgspec
+
+from . import __version__
+from .params import ParamsValidator
+from .plan import Phase
+from .types import ErrorBody, ProviderRoute
+
+if TYPE_CHECKING:
+    from .app import ApiApp
+
+_REF = "#/components/schemas/{name}"
+_STATUS_TEXT = {
+    400: "Invalid parameters (`bad_request`)",
+    401: "Missing, unknown, revoked or expired key (`access_denied`), or several credentials",
+    403: "The key holds no scope of this endpoint, or consent evidence is missing or invalid",
+    404: "The data provider knows no such subject (`not_found`)",
+    429: "Over the rate limit (`too_many_requests`); see `Retry-After`",
+    500: "Internal error (`internal_error`)",
+    502: "The data provider's answer could not be used (`invalid_response`)",
+    503: "The data provider is unavailable (`data_provider_error`); see `Retry-After`",
+    504: "The data provider did not answer in time (`timeout_error`)",
+    509: "The data provider refused after too many failed lookups (`rate_limited`)",
+}
+_REQUEST_ID_HEADER = {
+    "X-Request-Id": {
+        "description": "The request id (the caller's when well formed, else a new UUID)",
+        "schema": {"type": "string"},
+    }
+}
+
+
+def _error(status: int) -> dict[str, Any]:
+    return {
+        "description": _STATUS_TEXT.get(status, "Error"),
+        "headers": _REQUEST_ID_HEADER,
+        "content": {"application/json": {"schema": {"$ref": _REF.format(name="Error")}}},
+    }
+
+
+def _ok(description: str, schema: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "description": description,
+        "headers": _REQUEST_ID_HEADER,
+        "content": {"application/json": {"schema": schema}},
+    }
+
+
+def _parameters(route: ProviderRoute, components: dict[str, Any]) -> list[dict[str, Any]]:
+    validator = ParamsValidator(route.params)
+    struct_schema = components[route.params.__name__]
+    properties = struct_schema.get("properties", {})
+    return [
+        {
+            "name": rule.name,
+            "in": "query",
+            "required": rule.required,
+            "description": rule.message,
+            "schema": properties.get(rule.name, {"type": "string"}),
+        }
+        for rule in validator.rules
+    ]
+
+
+def build_openapi(app: ApiApp) -> dict[str, Any]:
+    routes = [(p.name, r) for p in app.providers for r in p.routes]
+    types: list[Any] = [ErrorBody]
+    for _, route in routes:
+        types.extend([route.params, route.response])
+    _, components = msgspec.json.schema_components(types, ref_template=_REF)
+    components["Error"] = components.pop("ErrorBody")
+    components["Introspection"] = {
+        "type": "object",
+        "required": ["_id", "name", "scopes"],
+        "properties": {
+            "_id": {"type": "string", "description": "The key id"},
+            "name": {"type": "string", "description": "The application's name"},
+            "scopes": {"type": "array", "items": {"type": "string"}},
+            "expiresAt": {
+                "anyOf": [{"type": "number"}, {"type": "null"}],
+                "description": "When the key stops working (epoch seconds)",
+            },
+        },
+    }
+
+    policy_statuses: set[int] = set()
+    if app.plan.for_phase(Phase.check_consent):
+        policy_statuses.update({400, 403})
+    if app.plan.for_phase(Phase.check_rate_limit):
+        policy_statuses.add(429)
+    security: list[dict[str, list[str]]] = [{"apiKey": []}]
+
+    paths: dict[str, Any] = {
+        "/api/ping": {
+            "get": {
+                "summary": "Is the service up",
+                "operationId": "ping",
+                "tags": ["service"],
+                "responses": {"200": _ok('Always `"pong"`', {"const": "pong"})},
+            }
+        },
+        "/api/stats": {
+            "get": {
+                "summary": "Successful data calls over the last 30 days (paper documents avoided)",
+                "operationId": "stats",
+                "tags": ["service"],
+                "responses": {
+                    "200": _ok("A bare integer", {"type": "integer", "minimum": 0}),
+                    "500": _error(500),
+                },
+            }
+        },
+        "/api/introspect": {
+            "get": {
+                "summary": "The calling key's identity and scopes",
+                "operationId": "introspect",
+                "tags": ["service"],
+                "security": security,
+                "responses": {
+                    "200": _ok("The key", {"$ref": _REF.format(name="Introspection")}),
+                    **{str(s): _error(s) for s in sorted({401, 500} | (policy_statuses & {429}))},
+                },
+            }
+        },
+    }
+    for provider in app.providers:
+        for route in provider.routes:
+            statuses = {400, 401, 403, 500} | policy_statuses | set(route.provider_statuses)
+            scopes = sorted(route.scopes)
+            paths[route.path] = {
+                "get": {
+                    "summary": route.summary,
+                    "description": (route.description + "\n\n" if route.description else "")
+                    + "Scopes (each unmasks one part of the answer): "
+                    + ", ".join(f"`{s}`" for s in scopes),
+                    "operationId": route.path.strip("/").replace("/", "_").replace("-", "_"),
+                    "tags": list(route.tags) or [provider.name],
+                    "deprecated": route.deprecated,
+                    "security": security,
+                    "parameters": _parameters(route, components),
+                    "responses": {
+                        "200": _ok(
+                            "The data, masked to the scopes held",
+                            {"$ref": _REF.format(name=route.response.__name__)},
+                        ),
+                        **{str(s): _error(s) for s in sorted(statuses)},
+                    },
+                }
+            }
+        if provider.health_path:
+            paths[provider.health_path] = {
+                "get": {
+                    "summary": f"Health of the {provider.name} data provider",
+                    "operationId": f"{provider.name}_ping",
+                    "tags": [provider.name],
+                    "responses": {"200": _ok('`"pong"`', {"const": "pong"}), "503": _error(503)},
+                }
+            }
+    return {
+        "openapi": "3.1.0",
+        "info": {
+            "title": "API Particulier",
+            "version": __version__,
+            "description": "Certified citizen data for administrations, fetched at the source "
+            "(DGFiP, CNAF) with the citizen's agreement.",
+        },
+        "paths": paths,
+        "components": {
+            "schemas": components,
+            "securitySchemes": {
+                "apiKey": {"type": "apiKey", "in": "header", "name": "X-Api-Key"},
+            },
+        },
+    }

@@ -1,0 +1,106 @@
+"""The frozen plan: which implementation of which hook runs when.
+
+The order is data computed by a pure function, so it can be printed, served and checked by
+property tests. The core owns the order of phases; inside a phase implementations run
+``tryfirst`` → normal → ``trylast``, then by plugin name. Registration order (and so
+entry-point discovery order, which Python leaves unspecified) never matters.
+"""
+
+from __future__ import annotations
+
+import enum
+import inspect
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from typing import Any
+
+import pluggy
+
+from .errors import ConfigError
+
+
+class Phase(enum.IntEnum):
+    """Hooks in the order the core calls them. Boot hooks first, then request phases."""
+
+    register_config = 0
+    register_providers = 1
+    startup = 2
+    authenticate = 10
+    check_consent = 11
+    check_rate_limit = 12
+    record_call = 14
+    shutdown = 20
+
+
+REQUEST_PHASES = (Phase.authenticate, Phase.check_consent, Phase.check_rate_limit)
+
+
+class Bucket(enum.IntEnum):
+    tryfirst = 0
+    normal = 1
+    trylast = 2
+
+
+@dataclass(frozen=True, slots=True)
+class Step:
+    phase: Phase
+    bucket: Bucket
+    plugin: str
+    function: Callable[..., Any]
+    is_async: bool
+    # The hook arguments this implementation asked for (pluggy allows a subset).
+    argnames: tuple[str, ...] = ()
+
+    def describe(self) -> dict[str, str]:
+        return {"phase": self.phase.name, "plugin": self.plugin, "order": self.bucket.name}
+
+
+@dataclass(frozen=True, slots=True)
+class Plan:
+    steps: tuple[Step, ...]
+
+    def for_phase(self, phase: Phase) -> tuple[Step, ...]:
+        return tuple(step for step in self.steps if step.phase is phase)
+
+    def describe(self) -> list[dict[str, str]]:
+        return [step.describe() for step in self.steps]
+
+
+def sort_key(step: Step) -> tuple[int, int, str]:
+    return (step.phase.value, step.bucket.value, step.plugin)
+
+
+def build_plan(steps: Iterable[Step]) -> Plan:
+    """Order ``steps`` into the plan. Pure: the same set in any order gives the same plan."""
+    return Plan(tuple(sorted(steps, key=sort_key)))
+
+
+def steps_from_manager(pm: pluggy.PluginManager) -> list[Step]:
+    """Read every registered implementation of the known hooks from a plugin manager."""
+    found: list[Step] = []
+    for phase in Phase:
+        caller = getattr(pm.hook, phase.name)
+        for impl in caller.get_hookimpls():
+            if impl.hookwrapper or impl.wrapper:
+                # Wrappers only ever see coroutine objects of async impls: refuse them.
+                raise ConfigError(
+                    [f"plugin {impl.plugin_name}: {phase.name} cannot be a wrapper hook"]
+                )
+            bucket = (
+                Bucket.tryfirst
+                if impl.tryfirst
+                else Bucket.trylast
+                if impl.trylast
+                else Bucket.normal
+            )
+            found.append(
+                Step(
+                    phase=phase,
+                    bucket=bucket,
+                    plugin=impl.plugin_name,
+                    function=impl.function,
+                    is_async=inspect.iscoroutinefunction(impl.function),
+                    argnames=tuple(impl.argnames),
+                )
+            )
+    return found

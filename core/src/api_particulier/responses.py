@@ -1,0 +1,96 @@
+"""Rendering answers: JSON bodies encoded once with msgspec, and the fixed error bodies."""
+
+from __future__ import annotations
+
+import re
+import uuid
+from collections.abc import Mapping
+from typing import Any
+
+import msgspec
+from starlette.requests import HTTPConnection
+from starlette.responses import Response
+
+from .types import Denial, ErrorBody
+
+JSON_MEDIA_TYPE = "application/json; charset=utf-8"
+_encoder = msgspec.json.Encoder()
+# Echo a caller's request id only when it cannot smuggle anything into our logs or headers.
+_WELL_FORMED_REQUEST_ID = re.compile(r"^[A-Za-z0-9._:\-]{8,128}$")
+_SCOPE_KEY = "api_particulier.request_id"
+
+
+def request_id(conn: HTTPConnection) -> str:
+    """The request id of this request: the caller's if well formed, else a fresh UUID4."""
+    scope = conn.scope
+    existing = scope.get(_SCOPE_KEY)
+    if existing is not None:
+        return str(existing)
+    incoming = conn.headers.get("x-request-id")
+    if incoming is not None and _WELL_FORMED_REQUEST_ID.match(incoming):
+        chosen = incoming
+    else:
+        chosen = str(uuid.uuid4())
+    scope[_SCOPE_KEY] = chosen
+    return chosen
+
+
+class JSONBytesResponse(Response):
+    media_type = JSON_MEDIA_TYPE
+
+    def render(self, content: Any) -> bytes:
+        return content if isinstance(content, bytes) else _encoder.encode(content)
+
+
+def json_response(
+    content: Any, status: int = 200, headers: Mapping[str, str] | None = None
+) -> Response:
+    return JSONBytesResponse(content, status_code=status, headers=headers)
+
+
+INTERNAL_ERROR = ErrorBody(
+    error="internal_error",
+    reason="Internal server error",
+    message="Une erreur interne s'est produite, l'équipe a été prévenue.",
+)
+ACCESS_DENIED = Denial(
+    status=401,
+    error="access_denied",
+    reason="Token not found or inactive",
+    message="Votre jeton d'API n'a pas été trouvé ou n'est pas actif",
+)
+INSUFFICIENT_SCOPES = Denial(
+    status=403,
+    error="access_denied",
+    reason="Votre jeton est valide mais vos privilèges sont insuffisants. "
+    "Listez vos privilèges sur /api/introspect",
+    message="Votre jeton est valide mais vos privilèges sont insuffisants. "
+    "Listez vos privilèges sur /api/introspect",
+)
+NOT_FOUND = ErrorBody(
+    error="not_found",
+    reason="No route matches this path",
+    message="La ressource demandée n'existe pas",
+)
+METHOD_NOT_ALLOWED = ErrorBody(
+    error="method_not_allowed",
+    reason="This route does not accept this HTTP method",
+    message="Cette méthode HTTP n'est pas acceptée sur cette ressource",
+)
+SERVICE_UNAVAILABLE = ErrorBody(
+    error="service_unavailable",
+    reason="Data provider is not available",
+    message="Le fournisseur de donnée n'est pas disponible",
+)
+
+
+def error_response(
+    body: ErrorBody, status: int, headers: Mapping[str, str] | None = None
+) -> Response:
+    return JSONBytesResponse(body, status_code=status, headers=headers)
+
+
+def denial_response(denial: Denial, headers: Mapping[str, str] | None = None) -> Response:
+    merged = {**(headers or {}), **denial.headers}
+    body = ErrorBody(error=denial.error, reason=denial.reason, message=denial.message)
+    return JSONBytesResponse(body, status_code=denial.status, headers=merged)

@@ -1,0 +1,214 @@
+"""Configuration: one TOML file plus environment variables, converted to strict Structs.
+
+Every problem found is collected and raised together as a :class:`ConfigError`, so a deployer
+fixes a file in one pass. Plugin tables are converted once their plugins have registered
+their Structs (see :func:`Settings.bind_plugin_schemas`).
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+import msgspec
+
+from .errors import ConfigError
+
+ENV_PREFIX = "API_PARTICULIER_"
+# What a configuration-less start enables: the plugins this project ships in its bundle.
+BUNDLED_PLUGINS = ("dgfip", "cnaf", "consent", "ratelimit")
+
+
+class Secret(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+    """A secret referenced by environment variable: ``pepper = { env = "MY_PEPPER" }``.
+
+    Only the variable's name is ever stored, dumped or logged.
+    """
+
+    env: str
+
+    def reveal(self) -> str:
+        try:
+            return os.environ[self.env]
+        except KeyError:
+            raise ConfigError([f"environment variable {self.env} is not set"]) from None
+
+    def is_set(self) -> bool:
+        return self.env in os.environ
+
+
+class JournalConfig(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    # "batched": rows are written by a background task, off the request path.
+    # "required": no 2xx answer leaves before its row is committed.
+    mode: Literal["batched", "required"] = "batched"
+    retention_days: int = msgspec.field(default=365)
+    flush_interval: float = 0.2
+    batch_size: int = 500
+    # Bound on rows waiting in memory; beyond it requests wait rather than rows being dropped.
+    max_pending: int = 50_000
+
+
+class AuthConfig(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    # How long a verified key is trusted without asking the store again (revocation delay).
+    cache_ttl: float = 5.0
+    cache_size: int = 10_000
+    # The pepper keying the stored key hashes. Unset in embedded mode: one is generated in
+    # the data directory (with a warning), which does not suit several hosts.
+    pepper: Secret | None = None
+
+
+class CoreConfig(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    data_dir: str | None = None
+    # "sqlite" (a file in the data directory) or a sqlite:/// path.
+    store: str = "sqlite"
+    host: str = "127.0.0.1"
+    port: int = 8000
+    workers: int = 1
+    log_format: Literal["auto", "json", "console"] = "auto"
+    log_level: Literal["debug", "info", "warning", "error"] = "info"
+    # Demo application created in an empty store at first `serve`.
+    create_demo_key: bool = True
+    auth: AuthConfig = msgspec.field(default_factory=AuthConfig)
+    journal: JournalConfig = msgspec.field(default_factory=JournalConfig)
+
+
+class _FileLayout(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+    enabled: list[str] | None = None
+    core: dict[str, Any] = msgspec.field(default_factory=dict)
+    plugins: dict[str, dict[str, Any]] = msgspec.field(default_factory=dict)
+
+
+def default_data_dir() -> Path:
+    base = os.environ.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
+    return Path(base) / "api-particulier"
+
+
+@dataclass
+class Settings:
+    """The validated configuration of one application instance."""
+
+    core: CoreConfig = field(default_factory=CoreConfig)
+    # None: no file was given, the embedded defaults apply (the bundled plugins).
+    enabled: tuple[str, ...] | None = None
+    disabled: frozenset[str] = frozenset()
+    plugin_tables: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
+    source: Path | None = None
+    _plugin_configs: dict[str, msgspec.Struct] = field(default_factory=dict)
+
+    @property
+    def data_dir(self) -> Path:
+        if self.core.data_dir:
+            return Path(self.core.data_dir).expanduser()
+        return default_data_dir()
+
+    @property
+    def embedded(self) -> bool:
+        return self.source is None
+
+    def is_enabled(self, name: str) -> bool:
+        if name in self.disabled:
+            return False
+        if self.enabled is None:
+            return name in BUNDLED_PLUGINS
+        return name in self.enabled
+
+    def bind_plugin_schemas(self, schemas: Mapping[str, type[msgspec.Struct]]) -> None:
+        """Convert every plugin table with its registered Struct; raise all errors at once."""
+        problems: list[str] = []
+        for name in sorted(self.plugin_tables):
+            # A table kept for a plugin switched off by API_PARTICULIER_DISABLE_PLUGINS is
+            # not a typo: keep it so the plugin can be switched back on.
+            if name not in schemas and name not in self.disabled:
+                problems.append(f"[plugins.{name}]: no enabled plugin declares this table")
+        for name, schema in sorted(schemas.items()):
+            table = self.plugin_tables.get(name, {})
+            try:
+                self._plugin_configs[name] = msgspec.convert(table, schema)
+            except msgspec.ValidationError as exc:
+                problems.append(f"[plugins.{name}]: {exc}")
+        if problems:
+            raise ConfigError(problems)
+
+    def plugin_config(self, name: str) -> Any:
+        """The converted configuration Struct of plugin ``name``."""
+        return self._plugin_configs[name]
+
+    def dump(self) -> dict[str, Any]:
+        """The effective configuration; secrets appear as their variable names only."""
+        return {
+            "source": str(self.source) if self.source else None,
+            "enabled": list(self.enabled) if self.enabled is not None else None,
+            "disabled": sorted(self.disabled),
+            "core": msgspec.to_builtins(self.core),
+            "plugins": {
+                name: msgspec.to_builtins(conf)
+                for name, conf in sorted(self._plugin_configs.items())
+            },
+        }
+
+
+def _env_overrides(environ: Mapping[str, str]) -> dict[str, Any]:
+    overrides: dict[str, Any] = {}
+    if data_dir := environ.get(ENV_PREFIX + "DATA_DIR"):
+        overrides["data_dir"] = data_dir
+    if log_format := environ.get(ENV_PREFIX + "LOG_FORMAT"):
+        overrides["log_format"] = log_format
+    if log_level := environ.get(ENV_PREFIX + "LOG_LEVEL"):
+        overrides["log_level"] = log_level.lower()
+    return overrides
+
+
+def load_settings(
+    path: str | os.PathLike[str] | None = None,
+    environ: Mapping[str, str] | None = None,
+) -> Settings:
+    """Read the file at ``path`` (or ``$API_PARTICULIER_CONFIG``) and the environment.
+
+    With neither, the embedded defaults apply.
+    """
+    environ = os.environ if environ is None else environ
+    if path is None:
+        path = environ.get(ENV_PREFIX + "CONFIG") or None
+    layout = _FileLayout()
+    source: Path | None = None
+    problems: list[str] = []
+    if path is not None:
+        source = Path(path)
+        try:
+            raw = tomllib.loads(source.read_text(encoding="utf-8"))
+        except FileNotFoundError:
+            raise ConfigError([f"{source}: no such configuration file"]) from None
+        except (OSError, UnicodeDecodeError) as exc:
+            raise ConfigError([f"{source}: cannot be read ({exc.__class__.__name__})"]) from None
+        except tomllib.TOMLDecodeError as exc:
+            raise ConfigError([f"{source}: not valid TOML ({exc})"]) from None
+        try:
+            layout = msgspec.convert(raw, _FileLayout)
+        except msgspec.ValidationError as exc:
+            raise ConfigError([f"{source}: {exc}"]) from None
+
+    core_table = {**layout.core, **_env_overrides(environ)}
+    core = CoreConfig()
+    try:
+        core = msgspec.convert(core_table, CoreConfig)
+    except msgspec.ValidationError as exc:
+        problems.append(f"[core]: {exc}")
+    if problems:
+        raise ConfigError(problems)
+
+    disabled = frozenset(
+        name.strip()
+        for name in environ.get(ENV_PREFIX + "DISABLE_PLUGINS", "").split(",")
+        if name.strip()
+    )
+    return Settings(
+        core=core,
+        enabled=tuple(layout.enabled) if layout.enabled is not None else None,
+        disabled=disabled,
+        plugin_tables=layout.plugins,
+        source=source,
+    )

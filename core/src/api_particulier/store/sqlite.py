@@ -1,0 +1,330 @@
+"""SQLite stores for the embedded mode: one file for keys, another for the journal.
+
+The journal lives apart from the keys so that it can be kept, backed up and purged on its
+own terms. Each store holds one connection guarded by a lock; calls run in a worker thread
+so the event loop never waits on the disk.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any, TypeVar
+
+import anyio.to_thread
+import msgspec
+
+from ..types import CallRecord
+from .models import ApiKey, Application, KeyMatch
+
+T = TypeVar("T")
+
+_KEYS_SCHEMA = """
+CREATE TABLE IF NOT EXISTS applications (
+    id TEXT PRIMARY KEY,
+    name TEXT NOT NULL UNIQUE,
+    body BLOB NOT NULL
+);
+CREATE TABLE IF NOT EXISTS api_keys (
+    id TEXT PRIMARY KEY,
+    application_id TEXT NOT NULL REFERENCES applications(id),
+    digest TEXT UNIQUE,
+    legacy_sha512 TEXT UNIQUE,
+    hint TEXT NOT NULL,
+    created_at REAL NOT NULL,
+    expires_at REAL,
+    revoked_at REAL,
+    imported INTEGER NOT NULL DEFAULT 0
+);
+"""
+
+_JOURNAL_SCHEMA = """
+CREATE TABLE IF NOT EXISTS calls (
+    request_id TEXT PRIMARY KEY,
+    time REAL NOT NULL,
+    route TEXT NOT NULL,
+    status INTEGER NOT NULL,
+    latency_ms REAL NOT NULL,
+    key_id TEXT,
+    application_id TEXT,
+    provider TEXT,
+    cache_hit INTEGER NOT NULL,
+    consent_evidence TEXT,
+    recipient TEXT,
+    error TEXT
+);
+CREATE INDEX IF NOT EXISTS calls_time ON calls(time);
+"""
+
+_KEY_COLUMNS = (
+    "k.id, k.application_id, k.digest, k.legacy_sha512, k.hint, k.created_at, "
+    "k.expires_at, k.revoked_at, k.imported"
+)
+
+
+class _Database:
+    def __init__(self, path: Path, schema: str, synchronous: str) -> None:
+        self.path = path
+        self._schema = schema
+        self._synchronous = synchronous
+        self._connection: sqlite3.Connection | None = None
+        self._lock = threading.Lock()
+
+    def _connect(self) -> None:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        connection = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None)
+        connection.execute("PRAGMA journal_mode=WAL")
+        connection.execute(f"PRAGMA synchronous={self._synchronous}")
+        connection.execute("PRAGMA busy_timeout=5000")
+        connection.execute("PRAGMA foreign_keys=ON")
+        connection.executescript(self._schema)
+        self._connection = connection
+
+    def run(self, work: Callable[[sqlite3.Connection], T]) -> T:
+        with self._lock:
+            if self._connection is None:
+                self._connect()
+            assert self._connection is not None
+            return work(self._connection)
+
+    async def arun(self, work: Callable[[sqlite3.Connection], T]) -> T:
+        return await anyio.to_thread.run_sync(self.run, work)
+
+    def close(self) -> None:
+        with self._lock:
+            if self._connection is not None:
+                self._connection.close()
+                self._connection = None
+
+
+def _transaction(connection: sqlite3.Connection, sql: str, rows: Sequence[Any]) -> None:
+    connection.execute("BEGIN IMMEDIATE")
+    try:
+        connection.executemany(sql, rows)
+    except BaseException:
+        connection.execute("ROLLBACK")
+        raise
+    connection.execute("COMMIT")
+
+
+class SQLiteKeyStore:
+    def __init__(self, path: Path) -> None:
+        self._db = _Database(path, _KEYS_SCHEMA, "FULL")
+
+    async def open(self) -> None:
+        await self._db.arun(lambda c: None)
+
+    async def close(self) -> None:
+        self._db.close()
+
+    async def create_application(self, application: Application) -> None:
+        body = msgspec.json.encode(application)
+        await self._db.arun(
+            lambda c: c.execute(
+                "INSERT INTO applications (id, name, body) VALUES (?, ?, ?)",
+                (application.id, application.name, body),
+            )
+        )
+
+    async def _application(self, column: str, value: str) -> Application | None:
+        row = await self._db.arun(
+            lambda c: c.execute(
+                f"SELECT body FROM applications WHERE {column} = ?",  # noqa: S608 - fixed names
+                (value,),
+            ).fetchone()
+        )
+        return msgspec.json.decode(row[0], type=Application) if row else None
+
+    async def application_by_name(self, name: str) -> Application | None:
+        return await self._application("name", name)
+
+    async def application_by_id(self, application_id: str) -> Application | None:
+        return await self._application("id", application_id)
+
+    async def list_applications(self) -> list[Application]:
+        rows = await self._db.arun(
+            lambda c: c.execute("SELECT body FROM applications ORDER BY name").fetchall()
+        )
+        return [msgspec.json.decode(row[0], type=Application) for row in rows]
+
+    async def update_application_settings(
+        self, application_id: str, settings: dict[str, Any]
+    ) -> None:
+        def work(c: sqlite3.Connection) -> None:
+            row = c.execute(
+                "SELECT body FROM applications WHERE id = ?", (application_id,)
+            ).fetchone()
+            if row is None:
+                raise KeyError(application_id)
+            updated = msgspec.structs.replace(
+                msgspec.json.decode(row[0], type=Application), settings=settings
+            )
+            c.execute(
+                "UPDATE applications SET body = ? WHERE id = ?",
+                (msgspec.json.encode(updated), application_id),
+            )
+
+        await self._db.arun(work)
+
+    async def add_key(self, key: ApiKey) -> None:
+        await self._db.arun(
+            lambda c: c.execute(
+                "INSERT INTO api_keys (id, application_id, digest, legacy_sha512, hint, "
+                "created_at, expires_at, revoked_at, imported) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (
+                    key.id,
+                    key.application_id,
+                    key.digest,
+                    key.legacy_sha512,
+                    key.hint,
+                    key.created_at,
+                    key.expires_at,
+                    key.revoked_at,
+                    int(key.imported),
+                ),
+            )
+        )
+
+    async def _match(self, column: str, value: str) -> KeyMatch | None:
+        row = await self._db.arun(
+            lambda c: c.execute(
+                f"SELECT {_KEY_COLUMNS}, a.body FROM api_keys k "  # noqa: S608 - fixed names
+                f"JOIN applications a ON a.id = k.application_id WHERE k.{column} = ?",
+                (value,),
+            ).fetchone()
+        )
+        if row is None:
+            return None
+        return KeyMatch(_key_from_row(row), msgspec.json.decode(row[9], type=Application))
+
+    async def find_key(self, digest: str) -> KeyMatch | None:
+        return await self._match("digest", digest)
+
+    async def find_legacy_key(self, sha512_hex: str) -> KeyMatch | None:
+        return await self._match("legacy_sha512", sha512_hex)
+
+    async def upgrade_legacy_key(self, key_id: str, digest: str) -> None:
+        await self._db.arun(
+            lambda c: c.execute(
+                "UPDATE api_keys SET digest = ?, legacy_sha512 = NULL WHERE id = ?",
+                (digest, key_id),
+            )
+        )
+
+    async def has_imported_keys(self) -> bool:
+        row = await self._db.arun(
+            lambda c: c.execute("SELECT 1 FROM api_keys WHERE imported = 1 LIMIT 1").fetchone()
+        )
+        return row is not None
+
+    async def revoke_key(self, key_id: str, when: float) -> bool:
+        cursor = await self._db.arun(
+            lambda c: c.execute(
+                "UPDATE api_keys SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL",
+                (when, key_id),
+            )
+        )
+        return cursor.rowcount == 1
+
+    async def list_keys(self) -> list[ApiKey]:
+        rows = await self._db.arun(
+            lambda c: c.execute(
+                f"SELECT {_KEY_COLUMNS} FROM api_keys k ORDER BY k.created_at"  # noqa: S608
+            ).fetchall()
+        )
+        return [_key_from_row(row) for row in rows]
+
+
+def _key_from_row(row: Sequence[Any]) -> ApiKey:
+    return ApiKey(
+        id=row[0],
+        application_id=row[1],
+        digest=row[2],
+        legacy_sha512=row[3],
+        hint=row[4],
+        created_at=row[5],
+        expires_at=row[6],
+        revoked_at=row[7],
+        imported=bool(row[8]),
+    )
+
+
+class SQLiteJournalStore:
+    def __init__(self, path: Path, *, durable: bool = False) -> None:
+        # FULL makes each commit survive a power cut, which the "required" journal promises.
+        self._db = _Database(path, _JOURNAL_SCHEMA, "FULL" if durable else "NORMAL")
+
+    async def open(self) -> None:
+        await self._db.arun(lambda c: None)
+
+    async def close(self) -> None:
+        self._db.close()
+
+    async def write_calls(self, records: Sequence[CallRecord]) -> None:
+        rows = [
+            (
+                r.request_id,
+                r.time,
+                r.route,
+                r.status,
+                r.latency_ms,
+                r.key_id,
+                r.application_id,
+                r.provider,
+                int(r.cache_hit),
+                r.consent_evidence,
+                r.recipient,
+                r.error,
+            )
+            for r in records
+        ]
+        await self._db.arun(
+            lambda c: _transaction(
+                c, "INSERT OR IGNORE INTO calls VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", rows
+            )
+        )
+
+    async def count_successful_data_calls(self, since: float) -> int:
+        row = await self._db.arun(
+            lambda c: c.execute(
+                "SELECT count(*) FROM calls WHERE time >= ? AND status = 200 "
+                "AND provider IS NOT NULL",
+                (since,),
+            ).fetchone()
+        )
+        return int(row[0])
+
+    async def purge_calls(self, before: float) -> int:
+        cursor = await self._db.arun(
+            lambda c: c.execute("DELETE FROM calls WHERE time < ?", (before,))
+        )
+        return int(cursor.rowcount)
+
+    async def recent_calls(self, limit: int) -> list[CallRecord]:
+        rows = await self._db.arun(
+            lambda c: c.execute(
+                "SELECT request_id, time, route, status, latency_ms, key_id, application_id, "
+                "provider, cache_hit, consent_evidence, recipient, error FROM calls "
+                "ORDER BY time DESC LIMIT ?",
+                (limit,),
+            ).fetchall()
+        )
+        return [
+            CallRecord(
+                request_id=r[0],
+                time=r[1],
+                route=r[2],
+                status=r[3],
+                latency_ms=r[4],
+                key_id=r[5],
+                application_id=r[6],
+                provider=r[7],
+                cache_hit=bool(r[8]),
+                consent_evidence=r[9],
+                recipient=r[10],
+                error=r[11],
+            )
+            for r in rows
+        ]

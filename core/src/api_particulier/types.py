@@ -1,0 +1,155 @@
+"""The values that flow through the pipeline.
+
+Plugins receive and return these; they are the public vocabulary of the hook contract.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+import msgspec
+
+if TYPE_CHECKING:
+    from starlette.requests import Request
+
+
+class Principal(msgspec.Struct, frozen=True, kw_only=True):
+    """Who is calling: the application behind a key, as resolved by ``authenticate``.
+
+    ``settings`` carries the per-application policy values that policy plugins read
+    (``{"ratelimit": {"quota": 5}, "consent": {...}}``), keyed by plugin name.
+    """
+
+    key_id: str
+    application_id: str
+    application_name: str
+    scopes: frozenset[str]
+    expires_at: float | None = None
+    settings: Mapping[str, Any] = msgspec.field(default_factory=dict)
+
+
+class Denial(msgspec.Struct, frozen=True, kw_only=True):
+    """A policy refusal. Returning one from a phase hook ends the request with this answer."""
+
+    status: int
+    error: str
+    reason: str
+    message: str
+    headers: Mapping[str, str] = msgspec.field(default_factory=dict)
+
+
+class ErrorBody(msgspec.Struct, frozen=True):
+    """The body of every non-2xx answer (contract §5)."""
+
+    error: str
+    reason: str
+    message: str
+
+
+class CallRecord(msgspec.Struct, frozen=True, kw_only=True):
+    """One journal row: what happened to one request, without personal data."""
+
+    request_id: str
+    time: float
+    route: str
+    status: int
+    latency_ms: float
+    key_id: str | None = None
+    application_id: str | None = None
+    # The provider plugin that served the route; None for core routes such as introspect.
+    provider: str | None = None
+    cache_hit: bool = False
+    consent_evidence: str | None = None
+    recipient: str | None = None
+    # The error code of a non-2xx answer (``access_denied``, ``not_found`` …).
+    error: str | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
+class ProviderRoute:
+    """One HTTP route served by a provider plugin.
+
+    Everything the core needs to serve it comes from this declaration: the parameter Struct
+    (validated before any policy sees the call), the response Struct (for OpenAPI), the
+    scope of each response field (endpoint scope check and masking), and ``fetch``.
+
+    ``fields`` maps each leaf of the response to the scope that unmasks it, as a nested
+    mapping mirroring the body: ``{"declarant1": {"nom": "dgfip_declarant1_nom"}, ...}``.
+    A nested mapping is a container, always present in the answer (possibly ``{}``); a
+    string is a leaf, present only when its scope is held. Fields not declared are never
+    shown, whatever the provider returned.
+    """
+
+    path: str
+    params: type[msgspec.Struct]
+    response: type[msgspec.Struct]
+    fields: Mapping[str, Any]
+    fetch: Callable[[Call], Awaitable[Any]]
+    summary: str
+    description: str = ""
+    tags: tuple[str, ...] = ()
+    deprecated: bool = False
+    # Statuses the provider itself may produce (404, 509 …), documented in OpenAPI.
+    provider_statuses: tuple[int, ...] = (502, 503, 504)
+    # Applied after masking, e.g. the v1 alias omitting unknown money fields.
+    render: Callable[[dict[str, Any]], dict[str, Any]] | None = None
+    # Names of the parameters that identify the citizen; consent evidence is bound to them.
+    # None means every parameter of the Struct.
+    subject_params: tuple[str, ...] | None = None
+
+    @property
+    def scopes(self) -> frozenset[str]:
+        return frozenset(_leaf_scopes(self.fields))
+
+
+def _leaf_scopes(tree: Mapping[str, Any]) -> list[str]:
+    found: list[str] = []
+    for node in tree.values():
+        if isinstance(node, Mapping):
+            found.extend(_leaf_scopes(node))
+        else:
+            found.append(node)
+    return found
+
+
+@dataclass(frozen=True, kw_only=True)
+class Provider:
+    """A data source: its routes and its health check (contract §7)."""
+
+    name: str
+    routes: tuple[ProviderRoute, ...]
+    health_path: str | None = None
+    health: Callable[[], Awaitable[bool]] | None = None
+
+
+@dataclass(eq=False, slots=True, kw_only=True)
+class Call:
+    """The state of one request as it moves through the phases.
+
+    Plugins read it and may write ``scopes`` (narrowing only), ``response_headers``,
+    ``consent_evidence``, ``recipient``, ``cache_hit`` and ``extras``.
+    """
+
+    request: Request
+    request_id: str
+    route: ProviderRoute | None
+    route_path: str
+    started: float = field(default_factory=time.perf_counter)
+    principal: Principal | None = None
+    params: msgspec.Struct | None = None
+    scopes: frozenset[str] = frozenset()
+    response_headers: dict[str, str] = field(default_factory=dict)
+    consent_evidence: str | None = None
+    recipient: str | None = None
+    cache_hit: bool = False
+    extras: dict[str, Any] = field(default_factory=dict)
+
+    def subject(self) -> dict[str, str]:
+        """The validated parameters that identify the citizen, as strings by name."""
+        if self.params is None or self.route is None:
+            return {}
+        names = self.route.subject_params or self.params.__struct_fields__
+        return {name: str(getattr(self.params, name)) for name in names}

@@ -1,0 +1,1 @@
+"""A minimal provider plugin: greets a citizen known by a fictional identifier."""
