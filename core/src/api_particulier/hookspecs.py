@@ -10,7 +10,7 @@ function or a coroutine function.
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import msgspec
 import pluggy
@@ -62,6 +62,14 @@ def shutdown(app: ApiApp) -> None:
     one failing does not stop the others."""
 
 
+@_spec
+def amend_openapi(document: dict[str, Any]) -> None:
+    """Add what this plugin changes in the API to the generated OpenAPI document (a query
+    parameter, a header, a status). Called once, when the document is first served; edit
+    ``document`` in place.
+    """
+
+
 # ---------------------------------------------------------------------------------------
 # Request phases, in the order the core runs them.
 # ---------------------------------------------------------------------------------------
@@ -75,6 +83,16 @@ def authenticate(call: Call) -> Principal | Denial | None:
     :class:`~api_particulier.types.Denial` to refuse with a specific answer, or ``None`` to
     let the next implementation try. The first non-``None`` result wins; when every
     implementation returns ``None`` the core answers 401 ``access_denied``.
+    """
+
+
+@_spec
+def allows_citizen_bearer(principal: Principal) -> bool | None:
+    """Whether a request authenticated as ``principal`` may also carry an
+    ``Authorization: Bearer`` token that belongs to the citizen (a FranceConnect token).
+
+    Asked only when both credentials are present. Without any implementation answering
+    ``True`` the pair is refused with 401 ``too_many_credentials_provided``.
     """
 
 
@@ -98,9 +116,21 @@ def check_rate_limit(call: Call) -> Denial | None:
 
 
 @_spec
-def record_call(record: CallRecord) -> None:
+def response_headers(call: Call, status: int) -> None:
+    """Add headers to the answer of an authenticated request, whatever its status and
+    however far it went (a 403 or a 400 answers before ``check_rate_limit`` runs).
+
+    Write into ``call.response_headers``; headers set by the answer itself win.
+    """
+
+
+@_spec
+def record_call(record: CallRecord) -> Denial | None:
     """Phase 5: record what happened. Runs exactly once per request that reached
     authentication, after denials and errors too, before the answer is sent.
 
-    Failures are logged with ``plugin=`` and ``phase=`` and never change the answer.
+    Failures are logged with ``plugin=`` and ``phase=`` and never change the answer. A
+    journal that must hold a row before data leaves (``[core.journal] mode = "required"``)
+    returns a :class:`~api_particulier.types.Denial` when it could not write: a success
+    answer is then replaced by that denial. Denials returned for other answers are ignored.
     """

@@ -166,7 +166,7 @@ def build_openapi(app: ApiApp) -> dict[str, Any]:
                     "responses": {"200": _ok('`"pong"`', {"const": "pong"}), "503": _error(503)},
                 }
             }
-    return {
+    document: dict[str, Any] = {
         "openapi": "3.1.0",
         "info": {
             "title": "API Particulier",
@@ -182,3 +182,6 @@ def build_openapi(app: ApiApp) -> dict[str, Any]:
             },
         },
     }
+    for step in app.plan.for_phase(Phase.amend_openapi):
+        step.function(document)
+    return document

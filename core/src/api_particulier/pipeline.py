@@ -95,6 +95,7 @@ class Pipeline:
         self.authenticate = plan.for_phase(Phase.authenticate)
         self.check_consent = plan.for_phase(Phase.check_consent)
         self.check_rate_limit = plan.for_phase(Phase.check_rate_limit)
+        self.response_headers = plan.for_phase(Phase.response_headers)
         self.record_call = plan.for_phase(Phase.record_call)
 
     async def handle(self, request: Request, endpoint: Endpoint) -> Response:
@@ -113,6 +114,8 @@ class Pipeline:
             with anyio.CancelScope(shield=True):
                 await self._record(call, endpoint, 499, "client_closed_request")
             raise
+        if call.principal is not None and self.response_headers:
+            await self._decorate(call, response.status_code)
         veto = await self._record(call, endpoint, response.status_code, error)
         if veto is not None and 200 <= response.status_code < 300:
             response, error = denial_response(veto), veto.error
@@ -178,6 +181,16 @@ class Pipeline:
         except Exception as exc:
             log.error("render_failed", plugin=endpoint.provider, phase="fetch", exc_info=exc)
             return error_response(INTERNAL_ERROR, 500), INTERNAL_ERROR.error
+
+    async def _decorate(self, call: Call, status: int) -> None:
+        for step in self.response_headers:
+            values = {"call": call, "status": status}
+            try:
+                result = step.function(*[values[name] for name in step.argnames])
+                if step.is_async:
+                    await result
+            except Exception as exc:
+                log.error("plugin_failed", plugin=step.plugin, phase=step.phase.name, exc_info=exc)
 
     async def _record(
         self, call: Call, endpoint: Endpoint, status: int, error: str | None

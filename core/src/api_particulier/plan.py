@@ -25,14 +25,14 @@ class Phase(enum.IntEnum):
     register_config = 0
     register_providers = 1
     startup = 2
+    amend_openapi = 3
     authenticate = 10
-    check_consent = 11
-    check_rate_limit = 12
-    record_call = 14
+    allows_citizen_bearer = 11
+    check_consent = 12
+    check_rate_limit = 13
+    response_headers = 15
+    record_call = 16
     shutdown = 20
-
-
-REQUEST_PHASES = (Phase.authenticate, Phase.check_consent, Phase.check_rate_limit)
 
 
 class Bucket(enum.IntEnum):

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING
 import structlog
 
 from .. import hookimpl, keys
+from ..plan import Phase, Step
 from ..responses import ACCESS_DENIED
 from ..types import Call, Denial, Principal
 
@@ -43,6 +44,7 @@ _QUERY_KEY_NAMES = ("token", "API-Key", "api-key", "apiKey", "api_key", "X-Api-K
 class KeyAuthPlugin:
     def __init__(self) -> None:
         self._store: KeyStore | None = None
+        self._bearer_steps: tuple[Step, ...] = ()
         self._pepper = b""
         self._ttl = 5.0
         self._size = 10_000
@@ -56,6 +58,7 @@ class KeyAuthPlugin:
     @hookimpl
     async def startup(self, app: ApiApp) -> None:
         self._store = app.key_store
+        self._bearer_steps = app.plan.for_phase(Phase.allows_citizen_bearer)
         self._pepper = app.pepper
         self._ttl = app.settings.core.auth.cache_ttl
         self._size = app.settings.core.auth.cache_size
@@ -72,9 +75,17 @@ class KeyAuthPlugin:
         key = headers.get("x-api-key")
         if key is None:
             return None
-        if headers.get("authorization", "")[:7].lower() == "bearer ":
+        outcome = await self.verify(key.strip())
+        if (
+            isinstance(outcome, Principal)
+            and headers.get("authorization", "")[:7].lower() == "bearer "
+            and not self._bearer_allowed(outcome)
+        ):
             return TOO_MANY_CREDENTIALS
-        return await self.verify(key.strip())
+        return outcome
+
+    def _bearer_allowed(self, principal: Principal) -> bool:
+        return any(step.function(principal) for step in self._bearer_steps)
 
     async def verify(self, key: str) -> Principal | Denial:
         now = time.time()
