@@ -1,3 +1,5 @@
+"""Settings shared by every test suite of the workspace."""
+
 from __future__ import annotations
 
 import pytest
