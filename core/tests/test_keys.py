@@ -21,9 +21,12 @@ def test_generated_keys_have_prefix_entropy_and_checksum() -> None:
         assert 43 * math.log2(62) >= 256
 
 
+SAMPLE_KEY = keys.generate_key()
+
+
 @given(st.integers(min_value=5, max_value=53), st.sampled_from("0123456789abcXYZ"))
 def test_any_single_change_breaks_the_checksum(position: int, replacement: str) -> None:
-    key = keys.generate_key()
+    key = SAMPLE_KEY
     changed = key[:position] + replacement + key[position + 1 :]
     if changed != key:
         assert not keys.is_well_formed(changed)
