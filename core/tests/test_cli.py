@@ -159,3 +159,5 @@ def test_serve_prints_a_working_demo_key(tmp_path: Path) -> None:
         except subprocess.TimeoutExpired:
             process.kill()
             process.wait()
+        if process.stderr is not None:
+            process.stderr.close()
