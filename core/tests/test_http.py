@@ -431,3 +431,14 @@ async def test_denial_headers_and_response_headers(tmp_path: Path) -> None:
         assert over.headers["retry-after"] == "1"
         anonymous = await client.http.get("/api/introspect")
         assert "ratelimit-limit" not in anonymous.headers
+
+
+async def test_a_reused_request_id_still_gets_one_row_per_request(echo: Any) -> None:
+    client, _, _ = echo
+    key = await client.key(ALL_ECHO_SCOPES)
+    headers = {"X-Api-Key": key, "X-Request-Id": "client-chosen-id"}
+    for _ in range(2):
+        response = await client.http.get("/api/introspect", headers=headers)
+        assert response.headers["x-request-id"] == "client-chosen-id"
+    rows = await journal_rows(client, 2)
+    assert [row.request_id for row in rows] == ["client-chosen-id"] * 2

@@ -42,7 +42,9 @@ CREATE TABLE IF NOT EXISTS api_keys (
 
 _JOURNAL_SCHEMA = """
 CREATE TABLE IF NOT EXISTS calls (
-    request_id TEXT PRIMARY KEY,
+    -- A caller may send the same X-Request-Id twice: each request still gets its own row.
+    row_id INTEGER PRIMARY KEY,
+    request_id TEXT NOT NULL,
     time REAL NOT NULL,
     route TEXT NOT NULL,
     status INTEGER NOT NULL,
@@ -56,6 +58,7 @@ CREATE TABLE IF NOT EXISTS calls (
     error TEXT
 );
 CREATE INDEX IF NOT EXISTS calls_time ON calls(time);
+CREATE INDEX IF NOT EXISTS calls_request_id ON calls(request_id);
 """
 
 _KEY_COLUMNS = (
@@ -282,7 +285,11 @@ class SQLiteJournalStore:
         ]
         await self._db.arun(
             lambda c: _transaction(
-                c, "INSERT OR IGNORE INTO calls VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", rows
+                c,
+                "INSERT INTO calls (request_id, time, route, status, latency_ms, key_id, "
+                "application_id, provider, cache_hit, consent_evidence, recipient, error) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                rows,
             )
         )
 
