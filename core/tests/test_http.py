@@ -442,3 +442,10 @@ async def test_a_reused_request_id_still_gets_one_row_per_request(echo: Any) -> 
         assert response.headers["x-request-id"] == "client-chosen-id"
     rows = await journal_rows(client, 2)
     assert [row.request_id for row in rows] == ["client-chosen-id"] * 2
+
+
+async def test_the_provider_contract_suite_passes_on_a_well_behaved_provider(echo: Any) -> None:
+    from api_particulier.testing import check_provider_contract
+
+    client, _, _ = echo
+    await check_provider_contract(client, "echo", {"/api/v2/echo": GOOD_PARAMS})

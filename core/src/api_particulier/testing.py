@@ -134,3 +134,69 @@ class FakeClock:
 
     def advance(self, seconds: float) -> None:
         self.now += seconds
+
+
+def _leaves(
+    tree: Mapping[str, Any], prefix: tuple[str, ...] = ()
+) -> list[tuple[tuple[str, ...], str]]:
+    found: list[tuple[tuple[str, ...], str]] = []
+    for key, node in tree.items():
+        if isinstance(node, Mapping):
+            found.extend(_leaves(node, (*prefix, key)))
+        else:
+            found.append(((*prefix, key), node))
+    return found
+
+
+def _containers(tree: Mapping[str, Any], prefix: tuple[str, ...] = ()) -> list[tuple[str, ...]]:
+    found: list[tuple[str, ...]] = []
+    for key, node in tree.items():
+        if isinstance(node, Mapping):
+            found.append((*prefix, key))
+            found.extend(_containers(node, (*prefix, key)))
+    return found
+
+
+def _paths(body: Any, prefix: tuple[str, ...] = ()) -> set[tuple[str, ...]]:
+    found: set[tuple[str, ...]] = set()
+    if isinstance(body, dict):
+        for key, value in body.items():
+            found.add((*prefix, key))
+            found |= _paths(value, (*prefix, key))
+    return found
+
+
+async def check_provider_contract(
+    client: TestClient, provider: str, valid_params: Mapping[str, Mapping[str, str]]
+) -> None:
+    """The checks every provider plugin must pass, run against the plugin itself.
+
+    ``valid_params`` gives, per route path, parameters for which the provider answers 200.
+    For each route: no key → 401; a key without the route's scopes → 403; missing
+    parameters → 400 naming every parameter; each single scope unmasks exactly its field
+    (containers always present, nothing else); the OpenAPI document describes the route.
+    """
+    (declared,) = [p for p in client.app.providers if p.name == provider]
+    document = client.app.openapi()
+    for route in declared.routes:
+        params = dict(valid_params[route.path])
+        anonymous = await client.http.get(route.path, params=params)
+        assert anonymous.status_code == 401, route.path
+        outsider = await client.key(["scope_of_nothing"])
+        refused = await client.http.get(route.path, params=params, headers={"X-Api-Key": outsider})
+        assert refused.status_code == 403, route.path
+        insider = await client.key(sorted(route.scopes))
+        empty = await client.http.get(route.path, headers={"X-Api-Key": insider})
+        assert empty.status_code == 400, route.path
+        assert set(empty.json()) == {"error", "reason", "message"}
+        containers = set(_containers(route.fields))
+        for path, scope in _leaves(route.fields):
+            key = await client.key([scope])
+            response = await client.http.get(route.path, params=params, headers={"X-Api-Key": key})
+            assert response.status_code == 200, (route.path, scope, response.text)
+            shown = _paths(response.json())
+            # Only the containers and the field this scope unmasks (with what it holds).
+            extra = {p for p in shown if p not in containers and p[: len(path)] != path}
+            assert not extra, (route.path, scope, sorted(extra))
+            assert containers <= shown, (route.path, scope)
+        assert route.path in document["paths"], route.path
