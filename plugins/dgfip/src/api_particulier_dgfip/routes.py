@@ -1,0 +1,95 @@
+"""The two HTTP routes of the provider, declared once for OpenAPI, scopes and masking."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from api_particulier import Call, ProviderRoute
+
+from .backend import Backend
+from .model import MONEY_FIELDS, AvisImposition, AvisParams
+
+V2_PATH = "/api/v2/avis-imposition"
+V1_PATH = "/api/impots/svair"
+
+
+def _declarant(n: int) -> dict[str, str]:
+    return {
+        "nom": f"dgfip_declarant{n}_nom",
+        "nomNaissance": f"dgfip_declarant{n}_nom_naissance",
+        "prenoms": f"dgfip_declarant{n}_prenoms",
+        "dateNaissance": f"dgfip_declarant{n}_date_naissance",
+    }
+
+
+# Contract §3.2: one scope unmasks one field; containers are always present.
+FIELDS: dict[str, Any] = {
+    "declarant1": _declarant(1),
+    "declarant2": _declarant(2),
+    "foyerFiscal": {
+        "adresse": "dgfip_adresse_fiscale_taxation",
+        "annee": "dgfip_adresse_fiscale_annee",
+    },
+    "dateRecouvrement": "dgfip_date_recouvrement",
+    "dateEtablissement": "dgfip_date_etablissement",
+    "nombreParts": "dgfip_nombre_parts",
+    "situationFamille": "dgfip_situation_familiale",
+    "nombrePersonnesCharge": "dgfip_nombre_personnes_a_charge",
+    "revenuBrutGlobal": "dgfip_revenu_brut_global",
+    "revenuImposable": "dgfip_revenu_imposable",
+    "impotRevenuNetAvantCorrections": "dgfip_impot_revenu_net_avant_corrections",
+    "montantImpot": "dgfip_montant_impot",
+    "revenuFiscalReference": "dgfip_revenu_fiscal_reference",
+    "anneeImpots": "dgfip_annee_impot",
+    "anneeRevenus": "dgfip_annee_revenus",
+    "erreurCorrectif": "dgfip_erreur_correctif",
+    "situationPartielle": "dgfip_situation_partielle",
+}
+
+PROVIDER_STATUSES = (404, 502, 503, 504, 509)
+SUBJECT_PARAMS = ("numeroFiscal", "referenceAvis")
+
+_DESCRIPTION = (
+    "Données certifiées de l'avis d'impôt sur le revenu (DGFiP). Les espaces des "
+    "identifiants sont ignorés. Un champ dont le jeton n'a pas le scope est absent ; "
+    "`declarant1`, `declarant2` et `foyerFiscal` sont toujours présents."
+)
+
+
+def render_v1(body: dict[str, Any]) -> dict[str, Any]:
+    """The v1 alias omits unknown money fields instead of answering ``null``."""
+    return {k: v for k, v in body.items() if not (k in MONEY_FIELDS and v is None)}
+
+
+def build_routes(backend: Backend) -> tuple[ProviderRoute, ProviderRoute]:
+    async def fetch(call: Call) -> AvisImposition:
+        params = call.params
+        if not isinstance(params, AvisParams):  # the core validated them with AvisParams
+            raise TypeError("unexpected parameters")
+        return await backend.lookup(params.numeroFiscal, params.referenceAvis)
+
+    common: dict[str, Any] = {
+        "params": AvisParams,
+        "response": AvisImposition,
+        "fields": FIELDS,
+        "fetch": fetch,
+        "tags": ("DGFiP",),
+        "provider_statuses": PROVIDER_STATUSES,
+        "subject_params": SUBJECT_PARAMS,
+    }
+    v2 = ProviderRoute(
+        path=V2_PATH,
+        summary="Avis d'imposition (DGFiP)",
+        description=_DESCRIPTION,
+        **common,
+    )
+    v1 = ProviderRoute(
+        path=V1_PATH,
+        summary="Avis d'imposition (DGFiP), ancienne version",
+        description=_DESCRIPTION
+        + " Version 1 : les montants inconnus sont omis au lieu de valoir `null`.",
+        deprecated=True,
+        render=render_v1,
+        **common,
+    )
+    return v2, v1

@@ -1,0 +1,1 @@
+"""The live backend: a client of DGFiP's SVAIR verification form and its HTML parsers."""

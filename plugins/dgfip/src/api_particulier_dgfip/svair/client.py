@@ -1,0 +1,136 @@
+"""The live backend: DGFiP's SVAIR form, scraped as its own web page does it.
+
+One lookup is a GET of the form (for the ``javax.faces.ViewState`` and the current field
+names; reused for ``viewstate_reuse`` seconds) and a POST of the identifiers, whose HTML
+answer is parsed. The whole lookup runs under one deadline (``connect_timeout +
+read_timeout``). Outcomes (upstreams.md §1.6): success → the notice; not-found page →
+404; anti-bruteforce page → 509; any other page or an unexpected status → 502;
+upstream 5xx and transport failures → 503; no answer in time → 504.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from urllib.parse import urljoin, urlsplit
+
+from api_particulier.errors import ProviderError
+from api_particulier.upstream import Upstream, UpstreamResponse
+
+from .. import errors
+from ..config import DgfipConfig
+from ..model import AvisImposition
+from .form import FORM_PATH, FormState, parse_form_page
+from .parser import parse_result_page
+
+
+class SvairBackend:
+    def __init__(self, config: DgfipConfig) -> None:
+        base = config.url if config.url.endswith("/") else config.url + "/"
+        self.form_url = urljoin(base, FORM_PATH)
+        self.deadline = config.deadline
+        self.reuse = config.viewstate_reuse
+        self.upstream = Upstream(
+            "dgfip-svair",
+            connect_timeout=config.connect_timeout,
+            read_timeout=config.read_timeout,
+            max_concurrency=config.max_concurrency,
+            # Never retried past a connection failure: every POST counts against the
+            # anti-bruteforce budget of the caller's address.
+            connect_retries=1,
+        )
+        self._form: tuple[float, FormState] | None = None
+        self._form_lock = asyncio.Lock()
+
+    async def open(self) -> None:
+        await self.upstream.open()
+
+    async def close(self) -> None:
+        await self.upstream.close()
+
+    async def lookup(self, numero_fiscal: str, reference_avis: str) -> AvisImposition:
+        try:
+            async with asyncio.timeout(self.deadline):
+                return await self._lookup(numero_fiscal, reference_avis)
+        except TimeoutError:
+            raise errors.timeout() from None
+
+    async def healthy(self) -> bool:
+        """A cheap real probe: the form page answers and carries a ViewState."""
+        try:
+            async with asyncio.timeout(self.deadline):
+                await self._fetch_form()
+        except (TimeoutError, ProviderError):
+            return False
+        return True
+
+    async def _lookup(self, numero_fiscal: str, reference_avis: str) -> AvisImposition:
+        state, reused = await self._form_state()
+        page = await self._submit(state, numero_fiscal, reference_avis)
+        if reused and _is_blank_form(page):
+            # The blank form back means the ViewState was refused before any lookup
+            # was made: fetch a fresh one and try once more.
+            self._form = None
+            state, _ = await self._form_state()
+            page = await self._submit(state, numero_fiscal, reference_avis)
+        return parse_result_page(page)
+
+    async def _submit(self, state: FormState, numero_fiscal: str, reference_avis: str) -> str:
+        response = await self.upstream.request(
+            "POST",
+            self._action_url(state),
+            data=state.body(numero_fiscal, reference_avis),
+            operation="submit",
+        )
+        return _page(response)
+
+    async def _form_state(self) -> tuple[FormState, bool]:
+        """The form to post and whether it was reused from an earlier GET."""
+        if self.reuse <= 0:
+            return await self._fetch_form(), False
+        cached = self._fresh_form()
+        if cached is not None:
+            return cached, True
+        # One GET for every lookup that arrives while the cached form is stale.
+        async with self._form_lock:
+            cached = self._fresh_form()
+            if cached is not None:
+                return cached, True
+            state = await self._fetch_form()
+            self._form = (time.monotonic(), state)
+            return state, False
+
+    def _fresh_form(self) -> FormState | None:
+        if self._form is not None and time.monotonic() - self._form[0] < self.reuse:
+            return self._form[1]
+        return None
+
+    async def _fetch_form(self) -> FormState:
+        response = await self.upstream.request("GET", self.form_url, operation="form")
+        return parse_form_page(_page(response))
+
+    def _action_url(self, state: FormState) -> str:
+        """The form's action, unless it points away from the configured host."""
+        if state.action:
+            target = urljoin(self.form_url, state.action)
+            if urlsplit(target)[:2] == urlsplit(self.form_url)[:2]:
+                return target
+        return self.form_url
+
+
+def _page(response: UpstreamResponse) -> str:
+    if response.status >= 500:
+        raise errors.unavailable()
+    if response.status != 200:
+        # Redirects, 4xx (our own requests refused): nothing usable came back.
+        raise errors.bad_response()
+    return response.text()
+
+
+def _is_blank_form(page: str) -> bool:
+    return (
+        ":spi" in page
+        and "nonTrouve" not in page
+        and "interdit" not in page
+        and "titre_affiche_avis" not in page
+    )

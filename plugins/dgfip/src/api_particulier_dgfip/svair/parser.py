@@ -1,0 +1,170 @@
+"""Parser of the SVAIR answer page (upstreams.md §1.3-1.6).
+
+Detection order: the anti-bruteforce page (509), the not-found page (404), then a result
+table whose first declarant has a name (200); anything else is unusable (502). The parser
+raises nothing but provider errors, whatever the page: a selector or a cell that is not
+where it should be ends as :func:`~api_particulier_dgfip.errors.bad_response`.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from typing import Any
+
+from msgspec import UNSET, UnsetType
+from selectolax.lexbor import LexborHTMLParser, LexborNode
+
+from ..errors import bad_response, not_found, rate_limited
+from ..model import AvisImposition, Declarant, FoyerFiscal
+from . import values
+
+# Checked on the raw text, before parsing, as the historic client did: the blocked page
+# is recognisable even when the rest of it is broken.
+_INTERDIT = re.compile(r"""class\s*=\s*["']?interdit\b""", re.IGNORECASE)
+
+_DECLARANT_ROWS = {
+    "nom": "nom",
+    "nom de naissance": "nomNaissance",
+    "prénom(s)": "prenoms",
+    "date de naissance": "dateNaissance",
+}
+
+_SCALAR_ROWS: dict[str, tuple[str, Callable[[str], Any]]] = {
+    "date de mise en recouvrement de l'avis d'impôt": ("dateRecouvrement", values.date_or_text),
+    "date d'établissement": ("dateEtablissement", values.date_or_text),
+    "nombre de part(s)": ("nombreParts", values.parts),
+    "situation de famille": ("situationFamille", values.clean),
+    "nombre de personne(s) à charge": ("nombrePersonnesCharge", values.integer),
+    "revenu brut global": ("revenuBrutGlobal", values.money),
+    "revenu imposable": ("revenuImposable", values.money),
+    "impôt sur le revenu net avant corrections": (
+        "impotRevenuNetAvantCorrections",
+        values.money,
+    ),
+    "montant de l'impôt": ("montantImpot", values.money),
+    "revenu fiscal de référence": ("revenuFiscalReference", values.money),
+}
+
+_ADDRESS_LABEL = "adresse déclarée"
+
+
+def parse_result_page(page: str) -> AvisImposition:
+    """The tax notice of a SVAIR POST answer, or the provider error it stands for."""
+    try:
+        return _parse(page)
+    except (AttributeError, IndexError, KeyError, TypeError, ValueError, RecursionError):
+        # Defensive net: a page shaped like nothing ever seen is unusable, not a crash.
+        raise bad_response() from None
+
+
+def _parse(page: str) -> AvisImposition:
+    if _INTERDIT.search(page):
+        raise rate_limited()
+    tree = LexborHTMLParser(page)
+    if _first(tree, "#nonTrouve") is not None:
+        raise not_found()
+    fields = _table_fields(tree)
+    declarant1 = fields.pop("declarant1")
+    if not declarant1.get("nom"):
+        raise bad_response()
+    tax_year, income_year = values.years(_title(tree))
+    for required in ("nombreParts", "nombrePersonnesCharge", "situationFamille"):
+        if required not in fields:
+            raise bad_response()
+    fields.setdefault("dateEtablissement", "")
+    for money in ("revenuBrutGlobal", "revenuImposable", "impotRevenuNetAvantCorrections"):
+        fields.setdefault(money, None)
+    fields.setdefault("montantImpot", None)
+    fields.setdefault("revenuFiscalReference", None)
+    return AvisImposition(
+        declarant1=Declarant(**declarant1),
+        declarant2=Declarant(**fields.pop("declarant2")),
+        foyerFiscal=FoyerFiscal(
+            adresse=fields.pop("adresse"),
+            annee=int(tax_year) if tax_year else UNSET,
+        ),
+        anneeImpots=tax_year,
+        anneeRevenus=income_year,
+        erreurCorrectif=_block_text(tree, "erreurCorrectif"),
+        situationPartielle=_block_text(tree, "situationPartielle"),
+        **fields,
+    )
+
+
+def _first(tree: LexborHTMLParser, selector: str) -> LexborNode | None:
+    found = tree.css(selector)
+    return found[0] if found else None
+
+
+def _cells(row: LexborNode) -> list[LexborNode]:
+    return [child for child in row.iter() if child.tag in ("td", "th")]
+
+
+def _text(node: LexborNode) -> str:
+    return node.text(deep=True) or ""
+
+
+def _table_fields(tree: LexborHTMLParser) -> dict[str, Any]:
+    """Walk the result table's rows by label, not by position: rows come and go."""
+    declarant1: dict[str, str] = {}
+    declarant2: dict[str, str] = {key: "" for key in _DECLARANT_ROWS.values()}
+    address: list[str] = []
+    in_address = False
+    fields: dict[str, Any] = {}
+    for row in tree.css("tr"):
+        cells = _cells(row)
+        if not cells:
+            continue
+        label = values.normalise_label(_text(cells[0]))
+        if in_address:
+            # Continuation lines: an empty label cell and the line spanning two columns.
+            if label == "" and len(cells) >= 2:
+                line = values.clean(_text(cells[1]))
+                if line:
+                    address.append(line)
+                continue
+            in_address = False
+        if len(cells) >= 3 and label in _DECLARANT_ROWS:
+            key = _DECLARANT_ROWS[label]
+            first = values.clean(_text(cells[1]))
+            second = values.clean(_text(cells[2]))
+            if key == "dateNaissance":
+                first, second = values.date_or_text(first), values.date_or_text(second)
+            if first:
+                declarant1[key] = first
+            declarant2[key] = second
+        elif len(cells) >= 2 and label.startswith(_ADDRESS_LABEL):
+            in_address = True
+            line = values.clean(_text(cells[1]))
+            if line:
+                address.append(line)
+        elif len(cells) >= 2 and label in _SCALAR_ROWS:
+            name, convert = _SCALAR_ROWS[label]
+            fields[name] = convert(_text(cells[-1]))
+    fields["declarant1"] = declarant1
+    fields["declarant2"] = declarant2
+    fields["adresse"] = " ".join(address)
+    if "dateRecouvrement" in fields and fields["dateRecouvrement"] == "":
+        # An empty recovery-date cell means "no date": the key is then omitted.
+        del fields["dateRecouvrement"]
+    return fields
+
+
+def _title(tree: LexborHTMLParser) -> str:
+    node = _first(tree, "div.titre_affiche_avis span") or _first(tree, "div.titre_affiche_avis")
+    return _text(node) if node is not None else ""
+
+
+def _block_text(tree: LexborHTMLParser, block_id: str) -> str | UnsetType:
+    """Direct text pieces of a div, each trimmed, joined by one space; UNSET when empty."""
+    node = _first(tree, f"#{block_id}")
+    if node is None:
+        return UNSET
+    pieces = [
+        values.clean(child.text(deep=False) or "")
+        for child in node.iter(include_text=True)
+        if child.tag == "-text"
+    ]
+    text = " ".join(piece for piece in pieces if piece)
+    return text if text else UNSET

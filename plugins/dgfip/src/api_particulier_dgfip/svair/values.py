@@ -1,0 +1,78 @@
+"""Normalisation of the texts of SVAIR result cells (upstreams.md §1.5).
+
+Every function raises only :class:`~api_particulier.errors.ProviderBadResponse`.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import html
+import re
+
+from ..errors import bad_response
+
+_SPACES = re.compile(r"\s+")
+_DATE = re.compile(r"^(\d{1,2})/(\d{1,2})/(\d{4})$")
+_INTEGER = re.compile(r"^-?\d{1,15}$")
+_NOT_DIGITS = re.compile(r"[^0-9-]")
+NON_IMPOSABLE = "non imposable"
+
+
+def clean(text: str) -> str:
+    """Trim a cell; entities left as text by browser-saved pages (``&nbsp;``, ``&#160;``)
+    are resolved so that their letters and digits never leak into values."""
+    return html.unescape(text).strip()
+
+
+def normalise_label(text: str) -> str:
+    return _SPACES.sub(" ", clean(text)).casefold()
+
+
+def money(text: str) -> int | None:
+    """``17 580 €`` → 17580; ``Non imposable`` and cells without digits → None."""
+    value = clean(text)
+    if _SPACES.sub(" ", value).casefold() == NON_IMPOSABLE:
+        return None
+    digits = _NOT_DIGITS.sub("", value)
+    if not any(c.isdigit() for c in digits):
+        return None
+    if not _INTEGER.match(digits):
+        raise bad_response()
+    return int(digits)
+
+
+def parts(text: str) -> int | float:
+    """``1.00`` → 1, ``2.50`` → 2.5 (a decimal comma is accepted too)."""
+    value = _SPACES.sub("", clean(text)).replace(",", ".")
+    if not re.fullmatch(r"\d{1,3}(\.\d{1,4})?", value):
+        raise bad_response()
+    number = float(value)
+    return int(number) if number.is_integer() else number
+
+
+def integer(text: str) -> int:
+    value = _SPACES.sub("", clean(text))
+    if not re.fullmatch(r"\d{1,4}", value):
+        raise bad_response()
+    return int(value)
+
+
+def date_or_text(text: str) -> str:
+    """A valid ``d/m/yyyy`` date → ``dd/mm/yyyy``; anything else (``-``, a year) as is."""
+    value = clean(text)
+    match = _DATE.match(value)
+    if match is None:
+        return value
+    day, month, year = (int(group) for group in match.groups())
+    try:
+        return dt.date(year, month, day).strftime("%d/%m/%Y")
+    except ValueError:
+        return value
+
+
+def years(title: str) -> tuple[str, str]:
+    """``Impôt 2015 sur les revenus de l'année 2014`` → ("2015", "2014"); "" when absent."""
+    found = re.findall(r"(?<!\d)\d{4}(?!\d)", clean(title))
+    tax_year = found[0] if found else ""
+    income_year = found[1] if len(found) > 1 else ""
+    return tax_year, income_year
