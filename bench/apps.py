@@ -1,0 +1,68 @@
+"""Reference servers the service is measured against, in the same run.
+
+- ``raw_app``: a bare ASGI callable, the limit of Python + uvicorn on this machine;
+- ``starlette_app``: one Starlette endpoint, the reference every ratio is computed against;
+- ``proxy_app``: Starlette + one aiohttp call to an upstream, the baseline of live endpoints
+  (upstream URL in ``$BENCH_UPSTREAM``).
+
+Each answers the same JSON body as the service's sandbox notice, so the comparison is fair.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+BODY = (
+    b'{"declarant1":{"nom":"MARTIN","nomNaissance":"MARTIN","prenoms":"Jean",'
+    b'"dateNaissance":"29/03/1984"},"declarant2":{"nom":"","nomNaissance":"","prenoms":"",'
+    b'"dateNaissance":""},"foyerFiscal":{"adresse":"34 RUE DE L\'EGLISE 75009 PARIS",'
+    b'"annee":2025},"dateRecouvrement":"31/07/2025","dateEtablissement":"08/07/2025",'
+    b'"nombreParts":1,"situationFamille":"C\xc3\xa9libataire","nombrePersonnesCharge":0,'
+    b'"revenuBrutGlobal":17580,"revenuImposable":17580,'
+    b'"impotRevenuNetAvantCorrections":1665,"montantImpot":1665,'
+    b'"revenuFiscalReference":17580,"anneeImpots":"2025","anneeRevenus":"2024"}'
+)
+_HEADERS = [(b"content-type", b"application/json; charset=utf-8"),
+            (b"content-length", str(len(BODY)).encode())]
+
+
+async def raw_app(scope: dict[str, Any], receive: Any, send: Any) -> None:
+    if scope["type"] != "http":
+        return
+    await send({"type": "http.response.start", "status": 200, "headers": _HEADERS})
+    await send({"type": "http.response.body", "body": BODY})
+
+
+async def _json(request: Request) -> Response:
+    return Response(BODY, media_type="application/json; charset=utf-8")
+
+
+starlette_app = Starlette(routes=[Route("/", _json)])
+
+
+def _proxy() -> Starlette:
+    import aiohttp
+
+    upstream = os.environ.get("BENCH_UPSTREAM", "http://127.0.0.1:1/")
+    state: dict[str, aiohttp.ClientSession] = {}
+
+    async def proxied(request: Request) -> Response:
+        session = state.get("session")
+        if session is None:
+            session = state["session"] = aiohttp.ClientSession(
+                connector=aiohttp.TCPConnector(limit=2000)
+            )
+        async with session.get(upstream) as answer:
+            await answer.read()
+        return Response(BODY, media_type="application/json; charset=utf-8")
+
+    return Starlette(routes=[Route("/", proxied)])
+
+
+proxy_app = _proxy()

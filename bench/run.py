@@ -1,0 +1,269 @@
+"""Side-by-side benchmark of the service and its references, in one run.
+
+    python3 -m uv run python bench/run.py [--duration 5] [--rounds 3] [--only NAME ...]
+
+Each server runs in its own process, pinned to core 0 when ``taskset`` exists, the load
+generator on core 1 (``wrk`` when installed, else a small asyncio client). Servers are driven
+in alternation (A B C … A B C …) after a warm-up, and the medians of the rounds are printed:
+requests per second, p50/p99 latency, server CPU per request, peak RSS, and the ratio of
+each figure to bare Starlette measured in the same run. Only loopback addresses are used.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import re
+import shutil
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+PEPPER = "bench-pepper-" + "x" * 40
+CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
+
+
+@dataclass
+class Target:
+    name: str
+    app: str  # uvicorn import string
+    path: str
+    env: dict[str, str] = field(default_factory=dict)
+    headers: dict[str, str] = field(default_factory=dict)
+    connections: int = 50
+    reference: str = "starlette"  # the target the ratios of this one are computed against
+    port: int = 0
+    process: subprocess.Popen[bytes] | None = None
+
+
+@dataclass
+class Sample:
+    requests: int
+    seconds: float
+    p50_ms: float
+    p99_ms: float
+    cpu_us: float
+    errors: int
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def pinned(core: int, command: list[str]) -> list[str]:
+    return ["taskset", "-c", str(core), *command] if shutil.which("taskset") else command
+
+
+def cpu_seconds(pid: int) -> float:
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / CLOCK_TICKS
+
+
+def peak_rss_mb(pid: int) -> float:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+    return 0.0
+
+
+def start(target: Target) -> None:
+    target.port = free_port()
+    command = [sys.executable, "-m", "uvicorn", target.app, "--host", "127.0.0.1",
+               "--port", str(target.port), "--no-access-log", "--log-level", "warning",
+               "--loop", "uvloop", "--http", "httptools"]
+    env = {**os.environ, "PYTHONPATH": str(ROOT / "bench"), **target.env}
+    target.process = subprocess.Popen(pinned(0, command), env=env, cwd=ROOT)
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        try:
+            with socket.create_connection(("127.0.0.1", target.port), timeout=0.2):
+                return
+        except OSError:
+            time.sleep(0.05)
+    raise RuntimeError(f"{target.name} did not start")
+
+
+def stop(target: Target) -> None:
+    if target.process is not None:
+        target.process.send_signal(signal.SIGINT)
+        try:
+            target.process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            target.process.kill()
+
+
+_WRK_LATENCY = re.compile(r"^\s+(50|99)%\s+([\d.]+)(us|ms|s)\s*$", re.M)
+_WRK_TOTAL = re.compile(r"(\d+) requests in ([\d.]+)(ms|s|m)")
+_WRK_ERRORS = re.compile(r"Non-2xx or 3xx responses: (\d+)")
+_UNIT = {"us": 0.001, "ms": 1.0, "s": 1000.0}
+
+
+def drive_wrk(target: Target, duration: float) -> tuple[int, float, float, float, int]:
+    command = ["wrk", "-t1", f"-c{target.connections}", f"-d{max(1, round(duration))}s",
+               "--latency"]
+    for name, value in target.headers.items():
+        command += ["-H", f"{name}: {value}"]
+    command.append(f"http://127.0.0.1:{target.port}{target.path}")
+    out = subprocess.run(pinned(1, command), capture_output=True, text=True, check=True).stdout
+    latency = {m[0]: float(m[1]) * _UNIT[m[2]] for m in _WRK_LATENCY.findall(out)}
+    total = _WRK_TOTAL.search(out)
+    assert total is not None, out
+    seconds = float(total[2]) * {"ms": 0.001, "s": 1.0, "m": 60.0}[total[3]]
+    errors = _WRK_ERRORS.search(out)
+    return (int(total[1]), seconds, latency.get("50", 0.0), latency.get("99", 0.0),
+            int(errors[1]) if errors else 0)
+
+
+async def _python_client(target: Target, duration: float) -> tuple[int, float, float, float, int]:
+    """A keep-alive HTTP/1.1 load generator for machines without wrk."""
+    head = f"GET {target.path} HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+    head += "".join(f"{k}: {v}\r\n" for k, v in target.headers.items()) + "\r\n"
+    request = head.encode()
+    latencies: list[float] = []
+    errors = 0
+    stop_at = time.perf_counter() + duration
+
+    async def connection() -> None:
+        nonlocal errors
+        reader, writer = await asyncio.open_connection("127.0.0.1", target.port)
+        while time.perf_counter() < stop_at:
+            sent = time.perf_counter()
+            writer.write(request)
+            status_line = await reader.readline()
+            length = 0
+            while (line := await reader.readline()) not in (b"\r\n", b""):
+                if line.lower().startswith(b"content-length:"):
+                    length = int(line.split(b":")[1])
+            await reader.readexactly(length)
+            latencies.append((time.perf_counter() - sent) * 1000)
+            if not status_line.startswith(b"HTTP/1.1 2"):
+                errors += 1
+        writer.close()
+
+    started = time.perf_counter()
+    await asyncio.gather(*(connection() for _ in range(target.connections)))
+    elapsed = time.perf_counter() - started
+    latencies.sort()
+    quantile = lambda q: latencies[min(len(latencies) - 1, int(q * len(latencies)))]  # noqa: E731
+    return len(latencies), elapsed, quantile(0.5), quantile(0.99), errors
+
+
+def measure(target: Target, duration: float) -> Sample:
+    assert target.process is not None
+    before = cpu_seconds(target.process.pid)
+    if shutil.which("wrk"):
+        requests, seconds, p50, p99, errors = drive_wrk(target, duration)
+    else:
+        requests, seconds, p50, p99, errors = asyncio.run(_python_client(target, duration))
+    used = cpu_seconds(target.process.pid) - before
+    return Sample(requests, seconds, p50, p99, used / max(requests, 1) * 1e6, errors)
+
+
+def prepare_service(data_dir: Path, extra_config: str) -> tuple[dict[str, str], str]:
+    """Write a configuration for the service, issue a key, and return (env, key)."""
+    data_dir.mkdir(parents=True, exist_ok=True)
+    config = data_dir / "config.toml"
+    config.write_text(extra_config.replace("@DATA@", str(data_dir)), encoding="utf-8")
+    env = {"API_PARTICULIER_CONFIG": str(config), "API_PARTICULIER_PEPPER": PEPPER,
+           "API_PARTICULIER_LOG_LEVEL": "warning", "API_PARTICULIER_LOG_FORMAT": "json"}
+    scopes = subprocess.run(
+        [sys.executable, "-c", "from api_particulier.app import create_app; app = create_app();"
+         "print(' '.join(sorted({s for p in app.providers for r in p.routes "
+         "for s in r.scopes})))"],
+        env={**os.environ, **env}, capture_output=True, text=True, check=True).stdout.split()
+    command = [sys.executable, "-m", "api_particulier", "keys", "create", "--name", "bench"]
+    for scope in scopes:
+        command += ["--scope", scope]
+    out = subprocess.run(command, env={**os.environ, **env}, capture_output=True, text=True,
+                         check=True).stdout
+    return env, out.strip().splitlines()[-1]
+
+
+CORE_ONLY = """
+enabled = []
+[core]
+data_dir = "@DATA@"
+"""
+
+
+def targets(data_dir: Path) -> list[Target]:
+    found = [
+        Target("raw ASGI", "apps:raw_app", "/", reference="starlette"),
+        Target("starlette", "apps:starlette_app", "/"),
+        Target("service /api/ping", "api_particulier.asgi:app", "/api/ping"),
+    ]
+    env, key = prepare_service(data_dir / "core", CORE_ONLY)
+    found[-1].env = env
+    found.append(Target("service /api/introspect", "api_particulier.asgi:app",
+                        "/api/introspect", env=env, headers={"X-Api-Key": key}))
+    return found
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--duration", type=float, default=5.0, help="seconds per measurement")
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--warmup", type=float, default=2.0)
+    parser.add_argument("--only", nargs="*", help="names of the targets to run (substrings)")
+    args = parser.parse_args()
+
+    with tempfile.TemporaryDirectory(prefix="api-particulier-bench-") as tmp:
+        data_dir = Path(tmp)
+        chosen = targets(data_dir)
+        if args.only:
+            chosen = [t for t in chosen if t.name == "starlette"
+                      or any(o in t.name for o in args.only)]
+        samples: dict[str, list[Sample]] = {t.name: [] for t in chosen}
+        try:
+            for target in chosen:
+                start(target)
+            for target in chosen:
+                measure(target, args.warmup)
+            for _ in range(args.rounds):
+                for target in chosen:
+                    samples[target.name].append(measure(target, args.duration))
+            rss = {t.name: peak_rss_mb(t.process.pid) for t in chosen if t.process}
+        finally:
+            for target in chosen:
+                stop(target)
+        report(chosen, samples, rss)
+    return 0
+
+
+def report(chosen: list[Target], samples: dict[str, list[Sample]], rss: dict[str, float]) -> None:
+    def median(name: str, attr: str) -> float:
+        values = [getattr(s, attr) / (s.seconds if attr == "requests" else 1)
+                  for s in samples[name]]
+        return statistics.median(values) if values else 0.0
+
+    wrk = "wrk" if shutil.which("wrk") else "python client"
+    pin = "pinned" if shutil.which("taskset") else "not pinned"
+    print(f"\nload: {wrk}, servers {pin}; medians of {len(next(iter(samples.values())))} "
+          "rounds\n")
+    header = (f"{'server':<34} {'req/s':>9} {'p50 ms':>8} {'p99 ms':>8} {'CPU µs/req':>11} "
+              f"{'RSS MB':>7} {'non-2xx':>8} {'× ref req/s':>12} {'ref':>10}")
+    print(header)
+    print("-" * len(header))
+    for target in chosen:
+        name = target.name
+        rate = median(name, "requests")
+        reference = target.reference if target.reference in samples else name
+        ratio = rate / median(reference, "requests") if median(reference, "requests") else 0
+        errors = sum(s.errors for s in samples[name])
+        print(f"{name:<34} {rate:>9.0f} {median(name, 'p50_ms'):>8.2f} "
+              f"{median(name, 'p99_ms'):>8.2f} {median(name, 'cpu_us'):>11.1f} "
+              f"{rss.get(name, 0):>7.1f} {errors:>8} {ratio:>12.2f} {reference:>10}")
+
+
+if __name__ == "__main__":
+    sys.exit(main())
