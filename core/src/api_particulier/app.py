@@ -24,7 +24,7 @@ from . import keys
 from .errors import ConfigError
 from .openapi import build_openapi
 from .pipeline import Endpoint, Pipeline
-from .plan import Phase, Plan, build_plan, steps_from_manager
+from .plan import Phase, Plan, build_plan, sort_key, steps_from_manager
 from .plugins import build_manager, installed_plugins, load_enabled
 from .responses import (
     INTERNAL_ERROR,
@@ -96,12 +96,16 @@ class ApiApp:
         await self.journal_store.open()
         async with anyio.create_task_group() as task_group:
             self.task_group = task_group
-            started: list[Callable[..., Any]] = []
+            # A plugin's shutdown runs when its startup completed (or it has none), even if
+            # a later plugin's startup fails.
+            starting = {step.plugin for step in self.plan.for_phase(Phase.startup)}
+            to_shut = [s for s in self.plan.for_phase(Phase.shutdown) if s.plugin not in starting]
             try:
                 for step in self.plan.for_phase(Phase.startup):
-                    await _call(step.function, self)
-                for step in self.plan.for_phase(Phase.shutdown):
-                    started.append(step.function)
+                    await _await(step.call(app=self))
+                    to_shut.extend(
+                        s for s in self.plan.for_phase(Phase.shutdown) if s.plugin == step.plugin
+                    )
                 log.info(
                     "started",
                     plugins=self.plugin_names(),
@@ -110,11 +114,13 @@ class ApiApp:
                 yield
             finally:
                 with anyio.CancelScope(shield=True):
-                    for function in reversed(started):
+                    for step in sorted(to_shut, key=sort_key, reverse=True):
                         try:
-                            await _call(function, self)
+                            await _await(step.call(app=self))
                         except Exception as exc:
-                            log.error("plugin_failed", phase="shutdown", exc_info=exc)
+                            log.error(
+                                "plugin_failed", plugin=step.plugin, phase="shutdown", exc_info=exc
+                            )
                     task_group.cancel_scope.cancel()
         await self.journal_store.close()
         await self.key_store.close()
@@ -219,8 +225,7 @@ class ApiApp:
         return json_response(self.describe_plugins(), headers={"x-request-id": request_id(request)})
 
 
-async def _call(function: Callable[..., Any], argument: Any) -> None:
-    result = function(argument)
+async def _await(result: Any) -> None:
     if inspect.isawaitable(result):
         await result
 
@@ -255,9 +260,10 @@ async def _internal_error(request: Request, exc: Exception) -> Response:
     return error_response(INTERNAL_ERROR, 500, {"x-request-id": request_id(request)})
 
 
-def _collect_providers(pm: pluggy.PluginManager, settings: Settings) -> tuple[Provider, ...]:
+def _collect_providers(plan: Plan, settings: Settings) -> tuple[Provider, ...]:
     providers: list[Provider] = []
-    pm.hook.register_providers(register=providers.append, settings=settings)
+    for step in plan.for_phase(Phase.register_providers):
+        step.call(register=providers.append, settings=settings)
     problems: list[str] = []
     seen: dict[str, str] = {
         path: "core"
@@ -304,13 +310,13 @@ def create_app(
             problems.append(f"configuration table {name!r} registered twice")
         schemas[name] = schema
 
-    pm.hook.register_config(register=register)
+    plan = build_plan(steps_from_manager(pm))
+    for step in plan.for_phase(Phase.register_config):
+        step.call(register=register)
     if problems:
         raise ConfigError(problems)
     settings.bind_plugin_schemas(schemas)
-
-    plan = build_plan(steps_from_manager(pm))
-    providers = _collect_providers(pm, settings)
+    providers = _collect_providers(plan, settings)
     key_store, journal_store = open_stores(settings)
     return ApiApp(
         settings, pm, plan, providers, key_store, journal_store, keys.load_pepper(settings)

@@ -183,5 +183,5 @@ def build_openapi(app: ApiApp) -> dict[str, Any]:
         },
     }
     for step in app.plan.for_phase(Phase.amend_openapi):
-        step.function(document)
+        step.call(document=document)
     return document

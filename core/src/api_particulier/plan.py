@@ -54,6 +54,11 @@ class Step:
     def describe(self) -> dict[str, str]:
         return {"phase": self.phase.name, "plugin": self.plugin, "order": self.bucket.name}
 
+    def call(self, **values: Any) -> Any:
+        """Call the implementation with the hook arguments it asked for (pluggy lets an
+        implementation take a subset of the specification's arguments)."""
+        return self.function(*[values[name] for name in self.argnames])
+
 
 @dataclass(frozen=True, slots=True)
 class Plan:
@@ -64,6 +69,18 @@ class Plan:
 
     def describe(self) -> list[dict[str, str]]:
         return [step.describe() for step in self.steps]
+
+
+# Hooks the core calls without awaiting: an ``async def`` implementation would only ever
+# return a coroutine, so it is refused at boot.
+SYNC_ONLY = frozenset(
+    {
+        Phase.register_config,
+        Phase.register_providers,
+        Phase.amend_openapi,
+        Phase.allows_citizen_bearer,
+    }
+)
 
 
 def sort_key(step: Step) -> tuple[int, int, str]:
@@ -93,6 +110,10 @@ def steps_from_manager(pm: pluggy.PluginManager) -> list[Step]:
                 if impl.trylast
                 else Bucket.normal
             )
+            if phase in SYNC_ONLY and inspect.iscoroutinefunction(impl.function):
+                raise ConfigError(
+                    [f"plugin {impl.plugin_name}: {phase.name} must be a plain function"]
+                )
             found.append(
                 Step(
                     phase=phase,

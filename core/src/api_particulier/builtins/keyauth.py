@@ -85,7 +85,7 @@ class KeyAuthPlugin:
         return outcome
 
     def _bearer_allowed(self, principal: Principal) -> bool:
-        return any(step.function(principal) for step in self._bearer_steps)
+        return any(step.call(principal=principal) is True for step in self._bearer_steps)
 
     async def verify(self, key: str) -> Principal | Denial:
         now = time.time()
