@@ -1,0 +1,1 @@
+"""API Particulier provider for CNAF family data (composition familiale)."""

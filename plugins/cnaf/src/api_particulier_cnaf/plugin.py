@@ -1,0 +1,104 @@
+"""The CNAF provider: ``GET /api/v2/composition-familiale`` and its v1 alias (contract §4)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import msgspec
+from api_particulier import Call, Provider, ProviderRoute, hookimpl
+from api_particulier.settings import Settings
+
+from .backend import CnafBackend
+from .client import SoapBackend
+from .config import CnafConfig
+from .models import FIELDS, CompositionFamiliale, CompositionFamilialeParams
+from .sandbox import SandboxBackend
+from .tls import client_context
+
+NAME = "cnaf"
+
+DESCRIPTION = (
+    "Composition familiale d'un allocataire de la CNAF : allocataires, enfants, adresse "
+    "postale et quotient familial du dernier mois connu. Chaque groupe n'est présent que si "
+    "le jeton détient le scope correspondant."
+)
+
+
+def build_backend(config: CnafConfig) -> CnafBackend:
+    if config.backend == "sandbox":
+        return SandboxBackend()
+    return SoapBackend(
+        config.url,
+        context=client_context(config),
+        connect_timeout=config.connect_timeout,
+        read_timeout=config.read_timeout,
+        max_concurrency=config.max_concurrency,
+    )
+
+
+class CnafPlugin:
+    """The plugin; the core builds it without arguments.
+
+    ``backend`` replaces the configured one (an embedding application, or a test counting
+    calls); without it the ``[plugins.cnaf]`` table decides.
+    """
+
+    def __init__(self, backend: CnafBackend | None = None) -> None:
+        self._given = backend
+        self.backend: CnafBackend | None = backend
+
+    @hookimpl
+    def register_config(self, register: Callable[[str, type[msgspec.Struct]], None]) -> None:
+        register(NAME, CnafConfig)
+
+    @hookimpl
+    def register_providers(self, register: Callable[[Provider], None], settings: Settings) -> None:
+        config: CnafConfig = settings.plugin_config(NAME)
+        self.backend = self._given or build_backend(config)
+        register(
+            Provider(
+                name=NAME,
+                routes=(
+                    self._route("/api/v2/composition-familiale", deprecated=False),
+                    self._route("/api/caf/famille", deprecated=True),
+                ),
+                health_path="/api/caf/ping",
+                health=self._health,
+            )
+        )
+
+    @hookimpl
+    async def startup(self, app: Any) -> None:
+        if self.backend is not None:
+            await self.backend.start()
+
+    @hookimpl
+    async def shutdown(self, app: Any) -> None:
+        if self.backend is not None:
+            await self.backend.close()
+
+    def _route(self, path: str, *, deprecated: bool) -> ProviderRoute:
+        summary = "Composition familiale (CNAF)"
+        return ProviderRoute(
+            path=path,
+            params=CompositionFamilialeParams,
+            response=CompositionFamiliale,
+            fields=FIELDS,
+            fetch=self._fetch,
+            summary=summary + (" — alias v1 déprécié" if deprecated else ""),
+            description=DESCRIPTION,
+            tags=("CNAF",),
+            deprecated=deprecated,
+            provider_statuses=(400, 404, 502, 503, 504),
+            subject_params=("codePostal", "numeroAllocataire"),
+        )
+
+    async def _fetch(self, call: Call) -> dict[str, Any]:
+        params = call.params
+        assert isinstance(params, CompositionFamilialeParams)
+        assert self.backend is not None
+        return await self.backend.lookup(params.numeroAllocataire, params.codePostal)
+
+    async def _health(self) -> bool:
+        return self.backend is not None and await self.backend.healthy()
