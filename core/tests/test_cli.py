@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import signal
@@ -161,3 +162,45 @@ def test_serve_prints_a_working_demo_key(tmp_path: Path) -> None:
             process.wait()
         if process.stderr is not None:
             process.stderr.close()
+
+
+def test_apps_list_show_and_set(data_dir: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["keys", "create", "--name", "caf-de-paris", "--scope", "a"]) == 0
+    capsys.readouterr()
+    assert (
+        main(
+            [
+                "apps",
+                "set",
+                "caf-de-paris",
+                "--add-scope",
+                "b",
+                "--remove-scope",
+                "a",
+                "--setting",
+                "ratelimit.quota=5",
+                "--setting",
+                'consent.evidence=["receipt"]',
+                "--siret",
+                "21750001600019",
+                "--expires",
+                "2099-12-31",
+            ]
+        )
+        == 0
+    )
+    assert "scopes: b" in capsys.readouterr().out
+    assert main(["apps", "show", "caf-de-paris"]) == 0
+    shown = json.loads(capsys.readouterr().out)
+    assert shown["scopes"] == ["b"]
+    assert shown["siret"] == "21750001600019"
+    assert shown["settings"] == {"ratelimit": {"quota": 5}, "consent": {"evidence": ["receipt"]}}
+    assert len(shown["keys"]) == 1 and "digest" not in shown["keys"][0]
+    assert main(["apps", "set", "caf-de-paris", "--unset", "ratelimit.quota"]) == 0
+    capsys.readouterr()
+    assert main(["apps", "show", "caf-de-paris"]) == 0
+    assert json.loads(capsys.readouterr().out)["settings"] == {"consent": {"evidence": ["receipt"]}}
+    assert main(["apps", "list"]) == 0
+    assert "caf-de-paris" in capsys.readouterr().out
+    assert main(["apps", "show", "nobody"]) == 1
+    assert capsys.readouterr().err == "error: no application named 'nobody'\n"

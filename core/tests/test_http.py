@@ -358,6 +358,12 @@ async def test_required_journal_refuses_data_it_cannot_record(tmp_path: Path) ->
         assert refused.json()["error"] == "provider_unavailable"
         assert "MARTIN" not in refused.text
 
+        # Once the store works again, the refused call's row says what the caller got.
+        del client.app.journal_store.write_calls
+        rows = await journal_rows(client, 2)
+        latest = [row for row in rows if row.request_id == refused.headers["x-request-id"]]
+        assert [(row.status, row.error) for row in latest] == [(503, "provider_unavailable")]
+
 
 async def test_openapi_documents_every_route(echo: Any) -> None:
     client, _, _ = echo

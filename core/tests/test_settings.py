@@ -127,3 +127,17 @@ def test_enabled_but_not_installed(tmp_path: Path, monkeypatch: pytest.MonkeyPat
     path = write(tmp_path, f'enabled = ["nowhere"]\n[core]\ndata_dir = "{tmp_path}"\n')
     with pytest.raises(ConfigError, match="nowhere"):
         create_app(load_settings(path, environ={}))
+
+
+def test_a_file_must_say_what_is_enabled(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="enabled"):
+        load_settings(write(tmp_path, "[core]\nport = 9000\n"), environ={})
+
+
+def test_every_bad_key_of_one_table_is_reported(tmp_path: Path) -> None:
+    path = write(tmp_path, 'enabled = []\n[core]\nport = -1\nworkers = 0\nlog_level = "loud"\n')
+    with pytest.raises(ConfigError) as caught:
+        load_settings(path, environ={})
+    text = " ".join(caught.value.problems)
+    for key in ("port", "workers", "log_level"):
+        assert f"$.{key}" in text

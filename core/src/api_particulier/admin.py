@@ -76,3 +76,27 @@ async def import_legacy_key(store: KeyStore, application: Application, sha512_he
     )
     await store.add_key(key)
     return key
+
+
+def merge_settings(
+    current: dict[str, Any], changes: dict[str, dict[str, Any]], removals: Iterable[str] = ()
+) -> dict[str, Any]:
+    """``current`` with ``changes`` merged per plugin and ``removals`` (``plugin.key``) gone."""
+    merged = {plugin: dict(values) for plugin, values in current.items()}
+    for plugin, values in changes.items():
+        merged.setdefault(plugin, {}).update(values)
+    for dotted in removals:
+        plugin, _, key = dotted.partition(".")
+        merged.get(plugin, {}).pop(key, None)
+    return {plugin: values for plugin, values in merged.items() if values}
+
+
+async def update_settings(
+    store: KeyStore, application: Application, changes: dict[str, dict[str, Any]]
+) -> Application:
+    """Merge per-plugin policy values into ``application`` and save it."""
+    updated = msgspec.structs.replace(
+        application, settings=merge_settings(application.settings, changes)
+    )
+    await store.update_application(updated)
+    return updated

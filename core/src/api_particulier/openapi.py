@@ -120,6 +120,36 @@ def build_openapi(app: ApiApp) -> dict[str, Any]:
                 },
             }
         },
+        "/api/plugins": {
+            "get": {
+                "summary": "Installed and enabled plugins, providers and the frozen plan",
+                "operationId": "plugins",
+                "tags": ["service"],
+                "responses": {"200": _ok("The plugins and the plan", {"type": "object"})},
+            }
+        },
+        "/api/open-api.json": {
+            "get": {
+                "summary": "This document, as JSON",
+                "operationId": "openapi_json",
+                "tags": ["service"],
+                "responses": {"200": _ok("OpenAPI 3.1", {"type": "object"})},
+            }
+        },
+        "/api/open-api.yml": {
+            "get": {
+                "summary": "This document, as YAML",
+                "operationId": "openapi_yaml",
+                "tags": ["service"],
+                "responses": {
+                    "200": {
+                        "description": "OpenAPI 3.1",
+                        "headers": _REQUEST_ID_HEADER,
+                        "content": {"application/yaml": {"schema": {"type": "object"}}},
+                    }
+                },
+            }
+        },
         "/api/introspect": {
             "get": {
                 "summary": "The calling key's identity and scopes",

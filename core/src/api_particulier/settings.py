@@ -12,7 +12,7 @@ import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 import msgspec
 
@@ -45,17 +45,17 @@ class JournalConfig(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fi
     # "batched": rows are written by a background task, off the request path.
     # "required": no 2xx answer leaves before its row is committed.
     mode: Literal["batched", "required"] = "batched"
-    retention_days: int = msgspec.field(default=365)
-    flush_interval: float = 0.2
-    batch_size: int = 500
+    retention_days: Annotated[int, msgspec.Meta(ge=1)] = 365
+    flush_interval: Annotated[float, msgspec.Meta(gt=0, le=60)] = 0.2
+    batch_size: Annotated[int, msgspec.Meta(ge=1)] = 500
     # Bound on rows waiting in memory; beyond it requests wait rather than rows being dropped.
-    max_pending: int = 50_000
+    max_pending: Annotated[int, msgspec.Meta(ge=1)] = 50_000
 
 
 class AuthConfig(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
     # How long a verified key is trusted without asking the store again (revocation delay).
-    cache_ttl: float = 5.0
-    cache_size: int = 10_000
+    cache_ttl: Annotated[float, msgspec.Meta(ge=0, le=300)] = 5.0
+    cache_size: Annotated[int, msgspec.Meta(ge=0)] = 10_000
     # The pepper keying the stored key hashes. Unset in embedded mode: one is generated in
     # the data directory (with a warning), which does not suit several hosts.
     pepper: Secret | None = None
@@ -66,8 +66,8 @@ class CoreConfig(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_field
     # "sqlite" (a file in the data directory) or a sqlite:/// path.
     store: str = "sqlite"
     host: str = "127.0.0.1"
-    port: int = 8000
-    workers: int = 1
+    port: Annotated[int, msgspec.Meta(ge=0, le=65535)] = 8000
+    workers: Annotated[int, msgspec.Meta(ge=1)] = 1
     log_format: Literal["auto", "json", "console"] = "auto"
     log_level: Literal["debug", "info", "warning", "error"] = "info"
     # Demo application created in an empty store at first `serve`.
@@ -128,8 +128,8 @@ class Settings:
             table = self.plugin_tables.get(name, {})
             try:
                 self._plugin_configs[name] = msgspec.convert(table, schema)
-            except msgspec.ValidationError as exc:
-                problems.append(f"[plugins.{name}]: {exc}")
+            except msgspec.ValidationError:
+                problems.extend(f"[plugins.{name}]: {p}" for p in table_problems(table, schema))
         if problems:
             raise ConfigError(problems)
 
@@ -149,6 +149,27 @@ class Settings:
                 for name, conf in sorted(self._plugin_configs.items())
             },
         }
+
+
+def table_problems(table: Mapping[str, Any], schema: type[msgspec.Struct]) -> list[str]:
+    """Every problem of ``table`` against ``schema``, not only the first msgspec meets.
+
+    Each key is checked on its own (msgspec stops at the first error); then the whole table,
+    for what only shows as a whole (a required key missing).
+    """
+    problems: list[str] = []
+    for key, value in table.items():
+        try:
+            msgspec.convert({key: value}, schema)
+        except msgspec.ValidationError as exc:
+            if "missing required field" not in str(exc):
+                problems.append(str(exc))
+    if not problems:
+        try:
+            msgspec.convert(dict(table), schema)
+        except msgspec.ValidationError as exc:
+            problems.append(str(exc))
+    return problems
 
 
 def _env_overrides(environ: Mapping[str, str]) -> dict[str, Any]:
@@ -191,12 +212,15 @@ def load_settings(
         except msgspec.ValidationError as exc:
             raise ConfigError([f"{source}: {exc}"]) from None
 
+    if source is not None and layout.enabled is None:
+        # A file says exactly what is enabled: silence must not switch data sources on.
+        problems.append(f"{source}: no `enabled = [...]` list (write `enabled = []` for none)")
     core_table = {**layout.core, **_env_overrides(environ)}
     core = CoreConfig()
     try:
         core = msgspec.convert(core_table, CoreConfig)
-    except msgspec.ValidationError as exc:
-        problems.append(f"[core]: {exc}")
+    except msgspec.ValidationError:
+        problems.extend(f"[core]: {p}" for p in table_problems(core_table, CoreConfig))
     if problems:
         raise ConfigError(problems)
 

@@ -29,8 +29,6 @@ from .app import ApiApp, create_app
 from .settings import CoreConfig, JournalConfig, Settings
 from .types import Call, CallRecord, Denial, Principal
 
-TEST_PEPPER_ENV = "API_PARTICULIER_TEST_PEPPER"
-
 
 def make_settings(
     data_dir: Path,
@@ -75,7 +73,9 @@ class TestClient:
         name = name or f"app-{time.monotonic_ns()}"
         application = await admin.ensure_application(self.app.key_store, name, scopes)
         if settings:
-            await self.app.key_store.update_application_settings(application.id, dict(settings))
+            application = await admin.update_settings(
+                self.app.key_store, application, {k: dict(v) for k, v in settings.items()}
+            )
         issued = await admin.issue_key(
             self.app.key_store, self.app.pepper, application, expires_at=expires_at
         )
@@ -86,8 +86,9 @@ class TestClient:
 async def app_client(
     settings: Settings, *, plugins: Mapping[str, object] | None = None
 ) -> AsyncIterator[TestClient]:
-    """Build the app from ``settings`` and ``plugins`` (never from installed entry points
-    unless ``plugins`` is None), run its lifespan, and give an HTTP client over ASGI."""
+    """Build the app from ``settings`` and exactly the ``plugins`` given (installed entry
+    points are never read: a test states what it runs), run its lifespan, and give an HTTP
+    client over ASGI."""
     app = create_app(settings, plugins=plugins if plugins is not None else {})
     async with app.running():
         transport = httpx.ASGITransport(app=app)

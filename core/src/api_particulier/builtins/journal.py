@@ -12,6 +12,7 @@ import time
 from typing import TYPE_CHECKING
 
 import anyio
+import msgspec
 import structlog
 
 from .. import hookimpl
@@ -106,9 +107,24 @@ class JournalPlugin:
             log.error("journal_write_failed", rows=len(batch.rows), error=type(exc).__name__)
             if not self._closing:
                 # Keep the rows for the next flush: nothing is lost to a transient error.
-                self._batch.rows[:0] = batch.rows
+                self._batch.rows[:0] = self._as_answered(batch.rows)
         finally:
             batch.done.set()
+
+    def _as_answered(self, rows: list[CallRecord]) -> list[CallRecord]:
+        """In required mode, the success answers of a failed batch were replaced by a 503:
+        their rows must say so when written later."""
+        assert self._config is not None
+        if self._config.mode != "required":
+            return rows
+        return [
+            msgspec.structs.replace(
+                row, status=JOURNAL_UNAVAILABLE.status, error=JOURNAL_UNAVAILABLE.error
+            )
+            if 200 <= row.status < 300
+            else row
+            for row in rows
+        ]
 
     async def _writer(self) -> None:
         assert self._config is not None

@@ -7,7 +7,7 @@ Every method is async so that network-backed stores fit without changing callers
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any, Protocol
+from typing import Protocol
 
 from ..types import CallRecord
 from .models import ApiKey, Application, KeyMatch
@@ -21,9 +21,8 @@ class KeyStore(Protocol):
     async def application_by_name(self, name: str) -> Application | None: ...
     async def application_by_id(self, application_id: str) -> Application | None: ...
     async def list_applications(self) -> list[Application]: ...
-    async def update_application_settings(
-        self, application_id: str, settings: dict[str, Any]
-    ) -> None: ...
+    async def update_application(self, application: Application) -> None:
+        """Replace the stored application of the same id (its name may not change)."""
 
     async def add_key(self, key: ApiKey) -> None: ...
     async def find_key(self, digest: str) -> KeyMatch | None: ...

@@ -152,24 +152,16 @@ class SQLiteKeyStore:
         )
         return [msgspec.json.decode(row[0], type=Application) for row in rows]
 
-    async def update_application_settings(
-        self, application_id: str, settings: dict[str, Any]
-    ) -> None:
-        def work(c: sqlite3.Connection) -> None:
-            row = c.execute(
-                "SELECT body FROM applications WHERE id = ?", (application_id,)
-            ).fetchone()
-            if row is None:
-                raise KeyError(application_id)
-            updated = msgspec.structs.replace(
-                msgspec.json.decode(row[0], type=Application), settings=settings
+    async def update_application(self, application: Application) -> None:
+        body = msgspec.json.encode(application)
+        cursor = await self._db.arun(
+            lambda c: c.execute(
+                "UPDATE applications SET body = ? WHERE id = ? AND name = ?",
+                (body, application.id, application.name),
             )
-            c.execute(
-                "UPDATE applications SET body = ? WHERE id = ?",
-                (msgspec.json.encode(updated), application_id),
-            )
-
-        await self._db.arun(work)
+        )
+        if cursor.rowcount != 1:
+            raise KeyError(application.id)
 
     async def add_key(self, key: ApiKey) -> None:
         await self._db.arun(
