@@ -48,7 +48,9 @@ class KeyAuthPlugin:
         self._pepper = b""
         self._ttl = 5.0
         self._size = 10_000
-        # digest → (principal, trusted until); bounded, oldest entry evicted first.
+        # key → (principal, trusted until); bounded, oldest entry evicted first. Keyed by the
+        # key itself so that a hit costs one dict lookup: the entry lives no longer than the
+        # TTL after the key's last verification, in this process's memory only.
         self._cache: OrderedDict[str, tuple[Principal, float]] = OrderedDict()
         # Whether the store holds keys imported from the historic service (checked again
         # at most once a minute, so importing keys needs no restart).
@@ -89,6 +91,11 @@ class KeyAuthPlugin:
 
     async def verify(self, key: str) -> Principal | Denial:
         now = time.time()
+        cached = self._cache.get(key)
+        if cached is not None and cached[1] > time.monotonic():
+            principal = cached[0]
+            if principal.expires_at is None or principal.expires_at > now:
+                return principal
         if keys.is_well_formed(key):
             imported = False
         elif keys.may_be_legacy(key) and await self._has_imported_keys():
@@ -96,11 +103,6 @@ class KeyAuthPlugin:
         else:
             return ACCESS_DENIED
         digest = keys.digest(self._pepper, key)
-        cached = self._cache.get(digest)
-        if cached is not None and cached[1] > time.monotonic():
-            principal = cached[0]
-            if principal.expires_at is None or principal.expires_at > now:
-                return principal
         match = await self._lookup(digest)
         if match is None and imported:
             match = await self._upgrade_legacy(key, digest)
@@ -118,7 +120,7 @@ class KeyAuthPlugin:
             expires_at=min(expiries) if expiries else None,
             settings=application.settings,
         )
-        self._remember(digest, principal)
+        self._remember(key, principal)
         return principal
 
     async def _has_imported_keys(self) -> bool:
@@ -140,8 +142,8 @@ class KeyAuthPlugin:
             log.info("legacy_key_upgraded", key_id=match.key.id)
         return match
 
-    def _remember(self, digest: str, principal: Principal) -> None:
-        self._cache[digest] = (principal, time.monotonic() + self._ttl)
+    def _remember(self, key: str, principal: Principal) -> None:
+        self._cache[key] = (principal, time.monotonic() + self._ttl)
         while len(self._cache) > self._size:
             self._cache.popitem(last=False)
 
