@@ -9,6 +9,7 @@ function or a coroutine function.
 
 from __future__ import annotations
 
+import argparse
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
@@ -45,6 +46,27 @@ def register_providers(register: Callable[[Provider], None], settings: Settings)
     Call ``register(provider)`` for each :class:`~api_particulier.types.Provider`. Read the
     plugin's converted configuration with ``settings.plugin_config(name)``. Two providers
     declaring the same route is a boot error.
+    """
+
+
+@_spec
+def register_commands(
+    register: Callable[
+        [
+            str,
+            str,
+            Callable[[argparse.ArgumentParser], None],
+            Callable[[Settings, argparse.Namespace], int],
+        ],
+        None,
+    ],
+) -> None:
+    """Add sub-commands to the ``api-particulier`` command line.
+
+    Call ``register(name, help, configure, run)``: ``configure(parser)`` adds the command's
+    arguments to its own :class:`argparse.ArgumentParser`; ``run(settings, args)`` carries it
+    out and returns the exit status. Only enabled plugins are asked. Raise
+    :class:`~api_particulier.errors.ApiParticulierError` for a one-line error.
     """
 
 

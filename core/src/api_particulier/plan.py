@@ -24,8 +24,9 @@ class Phase(enum.IntEnum):
 
     register_config = 0
     register_providers = 1
-    startup = 2
-    amend_openapi = 3
+    register_commands = 2
+    startup = 3
+    amend_openapi = 4
     authenticate = 10
     allows_citizen_bearer = 11
     check_consent = 12

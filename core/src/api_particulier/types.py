@@ -8,6 +8,7 @@ from __future__ import annotations
 import time
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
 import msgspec
@@ -96,13 +97,22 @@ class ProviderRoute:
     provider_statuses: tuple[int, ...] = (502, 503, 504)
     # Applied after masking, e.g. the v1 alias omitting unknown money fields.
     render: Callable[[dict[str, Any]], dict[str, Any]] | None = None
-    # Names of the parameters that identify the citizen; consent evidence is bound to them.
-    # None means every parameter of the Struct.
+    # Query names of the parameters that identify the citizen; consent evidence is bound to
+    # them. None means every parameter of the Struct.
     subject_params: tuple[str, ...] | None = None
 
-    @property
+    @cached_property
     def scopes(self) -> frozenset[str]:
         return frozenset(_leaf_scopes(self.fields))
+
+    @cached_property
+    def subject_fields(self) -> tuple[tuple[str, str], ...]:
+        """(attribute, query name) of each parameter identifying the citizen."""
+        fields = msgspec.structs.fields(self.params)
+        names = self.subject_params
+        return tuple(
+            (f.name, f.encode_name) for f in fields if names is None or f.encode_name in names
+        )
 
 
 def _leaf_scopes(tree: Mapping[str, Any]) -> list[str]:
@@ -148,8 +158,9 @@ class Call:
     extras: dict[str, Any] = field(default_factory=dict)
 
     def subject(self) -> dict[str, str]:
-        """The validated parameters that identify the citizen, as strings by name."""
+        """The validated parameters that identify the citizen, as strings by their query
+        names (what integrators see)."""
         if self.params is None or self.route is None:
             return {}
-        names = self.route.subject_params or self.params.__struct_fields__
-        return {name: str(getattr(self.params, name)) for name in names}
+        params = self.params
+        return {query: str(getattr(params, attr)) for attr, query in self.route.subject_fields}

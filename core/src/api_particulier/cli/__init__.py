@@ -9,11 +9,36 @@ from collections.abc import Callable, Sequence
 from .. import __version__
 from ..errors import ApiParticulierError, ConfigError
 from ..logs import configure_logging
+from ..plan import Phase, build_plan, steps_from_manager
+from ..plugins import build_manager, load_enabled
 from ..settings import Settings, load_settings
 from . import apps, keys, maintenance, serve
 
+PluginCommand = tuple[
+    str,
+    str,
+    Callable[[argparse.ArgumentParser], None],
+    Callable[[Settings, argparse.Namespace], int],
+]
 
-def build_parser() -> argparse.ArgumentParser:
+
+def plugin_commands(settings: Settings | None) -> list[PluginCommand]:
+    """The sub-commands the enabled plugins add (none when the configuration is broken:
+    the core's commands still run and report the problem)."""
+    if settings is None:
+        return []
+    try:
+        pm = build_manager(load_enabled(settings))
+        steps = build_plan(steps_from_manager(pm)).for_phase(Phase.register_commands)
+    except ApiParticulierError:
+        return []
+    found: list[PluginCommand] = []
+    for step in steps:
+        step.call(register=lambda *command: found.append(command))
+    return found
+
+
+def build_parser(extra: Sequence[PluginCommand] = ()) -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="api-particulier",
         description="Serve API Particulier and manage its keys, applications, plugins and journal.",
@@ -28,6 +53,10 @@ def build_parser() -> argparse.ArgumentParser:
     keys.add_parser(commands)
     apps.add_parser(commands)
     maintenance.add_parsers(commands)
+    for name, text, configure, _ in extra:
+        if name in COMMANDS:
+            continue  # a plugin cannot replace a core command
+        configure(commands.add_parser(name, help=text, description=text))
     return parser
 
 
@@ -42,11 +71,22 @@ COMMANDS: dict[str, Callable[[Settings, argparse.Namespace], int]] = {
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    # The configuration says which plugins are enabled, and so which commands exist: read
+    # --config before the rest of the line.
+    early = argparse.ArgumentParser(add_help=False)
+    early.add_argument("--config")
+    known, _ = early.parse_known_args(argv)
+    try:
+        settings: Settings | None = load_settings(known.config)
+    except ConfigError:
+        settings = None
+    extra = plugin_commands(settings)
+    args = build_parser(extra).parse_args(argv)
+    runners = {**{name: run for name, _, _, run in extra}, **COMMANDS}
     try:
         settings = load_settings(args.config)
         configure_logging(settings.core.log_format, settings.core.log_level)
-        return COMMANDS[args.command](settings, args)
+        return runners[args.command](settings, args)
     except ConfigError as exc:
         print("configuration error: " + "; ".join(exc.problems), file=sys.stderr)
         return 2

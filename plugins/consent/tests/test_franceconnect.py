@@ -1,0 +1,214 @@
+"""FranceConnect tokens, checked at a real local introspection server (127.0.0.1)."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from api_particulier.testing import FakeClock
+from api_particulier_consent.denials import Invalid
+from api_particulier_consent.franceconnect import token_digest
+from api_particulier_consent.simulator import IntrospectionSimulator
+
+from .support import ALL_SCOPES, PARAMS, SIRET, Harness, harness
+
+pytestmark = pytest.mark.anyio
+RFR = "dgfip_revenu_fiscal_reference"
+SECRET_ENV = "CONSENT_TEST_FC_SECRET"
+FC_POLICY = {"consent": {"evidence": ["franceconnect"]}}
+
+
+@pytest.fixture
+def clock() -> FakeClock:
+    return FakeClock(now=time.time())
+
+
+@pytest.fixture
+async def fc(
+    clock: FakeClock, monkeypatch: pytest.MonkeyPatch
+) -> AsyncIterator[IntrospectionSimulator]:
+    monkeypatch.setenv(SECRET_ENV, "introspection-secret")
+    async with IntrospectionSimulator(clock=clock) as simulator:
+        yield simulator
+
+
+def fc_config(simulator: IntrospectionSimulator, **changes: Any) -> dict[str, Any]:
+    table: dict[str, Any] = {
+        "introspection_url": simulator.url + "/introspect",
+        "client_id": "api-particulier",
+        "client_secret": {"env": SECRET_ENV},
+        # FranceConnect's own name for the RFR scope, mapped to the API's.
+        "scopes": {"revenu_fiscal_reference": [RFR]},
+        "cache_ttl": 60,
+        "read_timeout": 0.5,
+    }
+    table.update(changes)
+    return {"franceconnect": table}
+
+
+async def get(h: Harness, key: str, token: str | None, recipient: str | None = SIRET) -> Any:
+    params = {**PARAMS, **({"recipient": recipient} if recipient else {})}
+    headers = {"Authorization": f"Bearer {token}"} if token else {}
+    return await h.get(key, params=params, headers=headers)
+
+
+async def test_franceconnect_done_when(
+    tmp_path: Path, fc: IntrospectionSimulator, clock: FakeClock
+) -> None:
+    async with harness(tmp_path, fc_config(fc), clock=clock) as h:
+        key = await h.client.key(ALL_SCOPES, settings=FC_POLICY)
+        token = fc.issue(["openid", "revenu_fiscal_reference"])
+
+        no_recipient = await get(h, key, token, recipient=None)
+        assert no_recipient.status_code == 400
+        assert no_recipient.json()["error"] == "bad_request"
+
+        response = await get(h, key, token)
+        assert response.status_code == 200, response.text
+        body = response.json()
+        assert body["revenuFiscalReference"] == 24_500
+        assert body["declarant1"] == {} and "nombreParts" not in body
+        record = h.recorder.records[-1]
+        assert record.consent_evidence == f"franceconnect:{token_digest(token)}"
+        assert record.recipient == SIRET
+        assert token not in repr(record)
+        assert h.provider.calls == 1
+
+
+async def test_no_token_is_consent_required(tmp_path: Path, fc: IntrospectionSimulator) -> None:
+    async with harness(tmp_path, fc_config(fc)) as h:
+        key = await h.client.key(ALL_SCOPES, settings=FC_POLICY)
+        response = await get(h, key, None)
+        assert response.status_code == 403
+        assert response.json()["error"] == "consent_required"
+        assert fc.requests == 0
+
+
+async def _refused(h: Harness, key: str, token: str, why: Invalid) -> None:
+    calls = h.provider.calls
+    response = await get(h, key, token)
+    assert response.status_code == 403, response.text
+    assert response.json()["error"] == "consent_invalid"
+    assert response.json()["reason"] == why.value
+    assert h.provider.calls == calls
+
+
+async def test_inactive_tokens(
+    tmp_path: Path, fc: IntrospectionSimulator, clock: FakeClock
+) -> None:
+    async with harness(tmp_path, fc_config(fc), clock=clock) as h:
+        key = await h.client.key(ALL_SCOPES, settings=FC_POLICY)
+        await _refused(h, key, "unknown-token", Invalid.FC_INACTIVE)
+        revoked = fc.issue(["revenu_fiscal_reference"])
+        fc.revoke(revoked)
+        await _refused(h, key, revoked, Invalid.FC_INACTIVE)
+        expired = fc.issue(["revenu_fiscal_reference"], lifetime=-1)
+        await _refused(h, key, expired, Invalid.FC_INACTIVE)
+
+
+async def test_malformed_token_never_reaches_the_endpoint(
+    tmp_path: Path, fc: IntrospectionSimulator
+) -> None:
+    async with harness(tmp_path, fc_config(fc)) as h:
+        key = await h.client.key(ALL_SCOPES, settings=FC_POLICY)
+        await _refused(h, key, "not a token!", Invalid.FC_MALFORMED)
+        assert fc.requests == 0
+
+
+async def test_scope_not_covered(tmp_path: Path, fc: IntrospectionSimulator) -> None:
+    async with harness(tmp_path, fc_config(fc)) as h:
+        key = await h.client.key(ALL_SCOPES, settings=FC_POLICY)
+        await _refused(h, key, fc.issue(["openid", "email"]), Invalid.SCOPE)
+
+
+async def test_token_bound_to_the_applications_client(
+    tmp_path: Path, fc: IntrospectionSimulator
+) -> None:
+    async with harness(tmp_path, fc_config(fc)) as h:
+        policy = {"consent": {"evidence": ["franceconnect"], "franceconnect_client_id": "mine"}}
+        key = await h.client.key(ALL_SCOPES, settings=policy)
+        await _refused(h, key, fc.issue([RFR], client_id="theirs"), Invalid.FC_CLIENT)
+        assert (await get(h, key, fc.issue([RFR], client_id="mine"))).status_code == 200
+
+
+async def test_answers_cached_never_past_the_tokens_expiry(
+    tmp_path: Path, fc: IntrospectionSimulator, clock: FakeClock
+) -> None:
+    async with harness(tmp_path, fc_config(fc), clock=clock) as h:
+        key = await h.client.key(ALL_SCOPES, settings=FC_POLICY)
+        token = fc.issue([RFR], lifetime=30)
+        for _ in range(3):
+            assert (await get(h, key, token)).status_code == 200
+        assert fc.requests == 1
+        clock.advance(31)
+        response = await get(h, key, token)
+        assert response.status_code == 403
+        assert response.json()["reason"] == Invalid.FC_INACTIVE.value
+
+
+async def test_revocation_applies_after_the_cache_time(
+    tmp_path: Path, fc: IntrospectionSimulator, clock: FakeClock
+) -> None:
+    async with harness(tmp_path, fc_config(fc, cache_ttl=5), clock=clock) as h:
+        key = await h.client.key(ALL_SCOPES, settings=FC_POLICY)
+        token = fc.issue([RFR], lifetime=600)
+        assert (await get(h, key, token)).status_code == 200
+        fc.revoke(token)
+        clock.advance(6)
+        assert (await get(h, key, token)).status_code == 403
+        assert fc.requests == 2
+
+
+async def test_checktoken_shape(tmp_path: Path, fc: IntrospectionSimulator) -> None:
+    config = fc_config(fc, shape="checktoken", introspection_url=fc.url + "/api/v1/checktoken")
+    async with harness(tmp_path, config) as h:
+        key = await h.client.key(ALL_SCOPES, settings=FC_POLICY)
+        response = await get(h, key, fc.issue(["revenu_fiscal_reference", "openid"]))
+        assert response.status_code == 200
+        assert response.json()["revenuFiscalReference"] == 24_500
+        await _refused(h, key, "unknown-token", Invalid.FC_INACTIVE)
+
+
+@pytest.mark.parametrize(
+    ("trouble", "status", "error"),
+    [
+        ({"fail_status": 500}, 503, "provider_unavailable"),
+        ({"fail_status": 401}, 503, "provider_unavailable"),
+        ({"delay": 2.0}, 504, "timeout_error"),
+    ],
+)
+async def test_introspection_trouble(
+    tmp_path: Path, fc: IntrospectionSimulator, trouble: dict[str, Any], status: int, error: str
+) -> None:
+    async with harness(tmp_path, fc_config(fc)) as h:
+        key = await h.client.key(ALL_SCOPES, settings=FC_POLICY)
+        token = fc.issue([RFR])
+        for name, value in trouble.items():
+            setattr(fc, name, value)
+        response = await get(h, key, token)
+        assert response.status_code == status
+        assert response.json()["error"] == error
+        assert h.provider.calls == 0
+
+
+async def test_wrong_client_secret_is_not_the_callers_fault(
+    tmp_path: Path, fc: IntrospectionSimulator, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    async with harness(tmp_path, fc_config(fc)) as h:
+        monkeypatch.setenv(SECRET_ENV, "wrong")
+        key = await h.client.key(ALL_SCOPES, settings=FC_POLICY)
+        response = await get(h, key, fc.issue([RFR]))
+        assert response.status_code == 503
+
+
+async def test_bearer_with_key_refused_without_franceconnect_policy(
+    tmp_path: Path, fc: IntrospectionSimulator
+) -> None:
+    async with harness(tmp_path, fc_config(fc)) as h:
+        key = await h.client.key(ALL_SCOPES)
+        response = await get(h, key, fc.issue([RFR]))
+        assert response.status_code == 401
+        assert response.json()["error"] == "too_many_credentials_provided"
