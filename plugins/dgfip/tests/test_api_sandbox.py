@@ -324,3 +324,12 @@ async def test_openapi_documents_both_routes(tmp_path: Path) -> None:
         document = (await client.http.get("/api/open-api.json")).json()
     assert V2 in document["paths"]
     assert document["paths"][V1]["get"].get("deprecated") is True
+
+
+@pytest.mark.anyio
+async def test_the_core_provider_contract_suite_passes(tmp_path: Path) -> None:
+    from api_particulier.testing import check_provider_contract
+
+    params = {"numeroFiscal": MAGIC, "referenceAvis": MAGIC}
+    async with sandbox(tmp_path) as (client, _):
+        await check_provider_contract(client, "dgfip", {V2: params, V1: params})
