@@ -28,8 +28,10 @@ BODY = (
     b'"impotRevenuNetAvantCorrections":1665,"montantImpot":1665,'
     b'"revenuFiscalReference":17580,"anneeImpots":"2025","anneeRevenus":"2024"}'
 )
-_HEADERS = [(b"content-type", b"application/json; charset=utf-8"),
-            (b"content-length", str(len(BODY)).encode())]
+_HEADERS = [
+    (b"content-type", b"application/json; charset=utf-8"),
+    (b"content-length", str(len(BODY)).encode()),
+]
 
 
 async def raw_app(scope: dict[str, Any], receive: Any, send: Any) -> None:

@@ -78,9 +78,23 @@ def peak_rss_mb(pid: int) -> float:
 
 def start(target: Target) -> None:
     target.port = free_port()
-    command = [sys.executable, "-m", "uvicorn", target.app, "--host", "127.0.0.1",
-               "--port", str(target.port), "--no-access-log", "--log-level", "warning",
-               "--loop", "uvloop", "--http", "httptools"]
+    command = [
+        sys.executable,
+        "-m",
+        "uvicorn",
+        target.app,
+        "--host",
+        "127.0.0.1",
+        "--port",
+        str(target.port),
+        "--no-access-log",
+        "--log-level",
+        "warning",
+        "--loop",
+        "uvloop",
+        "--http",
+        "httptools",
+    ]
     env = {**os.environ, "PYTHONPATH": str(ROOT / "bench"), **target.env}
     target.process = subprocess.Popen(pinned(0, command), env=env, cwd=ROOT)
     deadline = time.monotonic() + 30
@@ -109,8 +123,13 @@ _UNIT = {"us": 0.001, "ms": 1.0, "s": 1000.0}
 
 
 def drive_wrk(target: Target, duration: float) -> tuple[int, float, float, float, int]:
-    command = ["wrk", "-t1", f"-c{target.connections}", f"-d{max(1, round(duration))}s",
-               "--latency"]
+    command = [
+        "wrk",
+        "-t1",
+        f"-c{target.connections}",
+        f"-d{max(1, round(duration))}s",
+        "--latency",
+    ]
     for name, value in target.headers.items():
         command += ["-H", f"{name}: {value}"]
     command.append(f"http://127.0.0.1:{target.port}{target.path}")
@@ -120,8 +139,13 @@ def drive_wrk(target: Target, duration: float) -> tuple[int, float, float, float
     assert total is not None, out
     seconds = float(total[2]) * {"ms": 0.001, "s": 1.0, "m": 60.0}[total[3]]
     errors = _WRK_ERRORS.search(out)
-    return (int(total[1]), seconds, latency.get("50", 0.0), latency.get("99", 0.0),
-            int(errors[1]) if errors else 0)
+    return (
+        int(total[1]),
+        seconds,
+        latency.get("50", 0.0),
+        latency.get("99", 0.0),
+        int(errors[1]) if errors else 0,
+    )
 
 
 async def _python_client(target: Target, duration: float) -> tuple[int, float, float, float, int]:
@@ -154,7 +178,10 @@ async def _python_client(target: Target, duration: float) -> tuple[int, float, f
     await asyncio.gather(*(connection() for _ in range(target.connections)))
     elapsed = time.perf_counter() - started
     latencies.sort()
-    quantile = lambda q: latencies[min(len(latencies) - 1, int(q * len(latencies)))]  # noqa: E731
+
+    def quantile(q: float) -> float:
+        return latencies[min(len(latencies) - 1, int(q * len(latencies)))]
+
     return len(latencies), elapsed, quantile(0.5), quantile(0.99), errors
 
 
@@ -174,18 +201,31 @@ def prepare_service(data_dir: Path, extra_config: str) -> tuple[dict[str, str], 
     data_dir.mkdir(parents=True, exist_ok=True)
     config = data_dir / "config.toml"
     config.write_text(extra_config.replace("@DATA@", str(data_dir)), encoding="utf-8")
-    env = {"API_PARTICULIER_CONFIG": str(config), "API_PARTICULIER_PEPPER": PEPPER,
-           "API_PARTICULIER_LOG_LEVEL": "warning", "API_PARTICULIER_LOG_FORMAT": "json"}
+    env = {
+        "API_PARTICULIER_CONFIG": str(config),
+        "API_PARTICULIER_PEPPER": PEPPER,
+        "API_PARTICULIER_LOG_LEVEL": "warning",
+        "API_PARTICULIER_LOG_FORMAT": "json",
+    }
     scopes = subprocess.run(
-        [sys.executable, "-c", "from api_particulier.app import create_app; app = create_app();"
-         "print(' '.join(sorted({s for p in app.providers for r in p.routes "
-         "for s in r.scopes})))"],
-        env={**os.environ, **env}, capture_output=True, text=True, check=True).stdout.split()
+        [
+            sys.executable,
+            "-c",
+            "from api_particulier.app import create_app; app = create_app();"
+            "print(' '.join(sorted({s for p in app.providers for r in p.routes "
+            "for s in r.scopes})))",
+        ],
+        env={**os.environ, **env},
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.split()
     command = [sys.executable, "-m", "api_particulier", "keys", "create", "--name", "bench"]
     for scope in scopes:
         command += ["--scope", scope]
-    out = subprocess.run(command, env={**os.environ, **env}, capture_output=True, text=True,
-                         check=True).stdout
+    out = subprocess.run(
+        command, env={**os.environ, **env}, capture_output=True, text=True, check=True
+    ).stdout
     return env, out.strip().splitlines()[-1]
 
 
@@ -204,8 +244,15 @@ def targets(data_dir: Path) -> list[Target]:
     ]
     env, key = prepare_service(data_dir / "core", CORE_ONLY)
     found[-1].env = env
-    found.append(Target("service /api/introspect", "api_particulier.asgi:app",
-                        "/api/introspect", env=env, headers={"X-Api-Key": key}))
+    found.append(
+        Target(
+            "service /api/introspect",
+            "api_particulier.asgi:app",
+            "/api/introspect",
+            env=env,
+            headers={"X-Api-Key": key},
+        )
+    )
     return found
 
 
@@ -221,8 +268,9 @@ def main() -> int:
         data_dir = Path(tmp)
         chosen = targets(data_dir)
         if args.only:
-            chosen = [t for t in chosen if t.name == "starlette"
-                      or any(o in t.name for o in args.only)]
+            chosen = [
+                t for t in chosen if t.name == "starlette" or any(o in t.name for o in args.only)
+            ]
         samples: dict[str, list[Sample]] = {t.name: [] for t in chosen}
         try:
             for target in chosen:
@@ -242,16 +290,18 @@ def main() -> int:
 
 def report(chosen: list[Target], samples: dict[str, list[Sample]], rss: dict[str, float]) -> None:
     def median(name: str, attr: str) -> float:
-        values = [getattr(s, attr) / (s.seconds if attr == "requests" else 1)
-                  for s in samples[name]]
+        values = [
+            getattr(s, attr) / (s.seconds if attr == "requests" else 1) for s in samples[name]
+        ]
         return statistics.median(values) if values else 0.0
 
     wrk = "wrk" if shutil.which("wrk") else "python client"
     pin = "pinned" if shutil.which("taskset") else "not pinned"
-    print(f"\nload: {wrk}, servers {pin}; medians of {len(next(iter(samples.values())))} "
-          "rounds\n")
-    header = (f"{'server':<34} {'req/s':>9} {'p50 ms':>8} {'p99 ms':>8} {'CPU µs/req':>11} "
-              f"{'RSS MB':>7} {'non-2xx':>8} {'× ref req/s':>12} {'ref':>10}")
+    print(f"\nload: {wrk}, servers {pin}; medians of {len(next(iter(samples.values())))} rounds\n")
+    header = (
+        f"{'server':<34} {'req/s':>9} {'p50 ms':>8} {'p99 ms':>8} {'CPU µs/req':>11} "
+        f"{'RSS MB':>7} {'non-2xx':>8} {'× ref req/s':>12} {'ref':>10}"
+    )
     print(header)
     print("-" * len(header))
     for target in chosen:
@@ -260,9 +310,11 @@ def report(chosen: list[Target], samples: dict[str, list[Sample]], rss: dict[str
         reference = target.reference if target.reference in samples else name
         ratio = rate / median(reference, "requests") if median(reference, "requests") else 0
         errors = sum(s.errors for s in samples[name])
-        print(f"{name:<34} {rate:>9.0f} {median(name, 'p50_ms'):>8.2f} "
-              f"{median(name, 'p99_ms'):>8.2f} {median(name, 'cpu_us'):>11.1f} "
-              f"{rss.get(name, 0):>7.1f} {errors:>8} {ratio:>12.2f} {reference:>10}")
+        print(
+            f"{name:<34} {rate:>9.0f} {median(name, 'p50_ms'):>8.2f} "
+            f"{median(name, 'p99_ms'):>8.2f} {median(name, 'cpu_us'):>11.1f} "
+            f"{rss.get(name, 0):>7.1f} {errors:>8} {ratio:>12.2f} {reference:>10}"
+        )
 
 
 if __name__ == "__main__":
