@@ -6,9 +6,7 @@ import pytest
 from hypothesis import HealthCheck, settings
 
 # Property tests must not fail because the machine is slow or busy: no per-example deadline.
-settings.register_profile(
-    "workspace", deadline=None, suppress_health_check=[HealthCheck.too_slow]
-)
+settings.register_profile("workspace", deadline=None, suppress_health_check=[HealthCheck.too_slow])
 settings.load_profile("workspace")
 
 
