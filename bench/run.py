@@ -235,15 +235,60 @@ enabled = []
 data_dir = "@DATA@"
 """
 
+# The full pipeline on sandbox data: key auth, consent (identifiers), rate limit with a quota
+# that never refuses, masking, batched journal.
+PIPELINE = """
+enabled = ["dgfip", "consent", "ratelimit"]
+[core]
+data_dir = "@DATA@"
+[plugins.ratelimit]
+quota = 1000000
+@RATELIMIT@
+@DGFIP@
+"""
+NOTICE = "/api/v2/avis-imposition?numeroFiscal=1111111111111&referenceAvis=1111111111111"
+LIVE_CONNECTIONS = 500
+UPSTREAM_LATENCY = 0.1
 
-def targets(data_dir: Path) -> list[Target]:
+
+@dataclass
+class Helper:
+    """A process the servers under test depend on (Redis, the SVAIR simulator)."""
+
+    command: list[str]
+    port: int
+    process: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> None:
+        self.process = subprocess.Popen(
+            pinned(1, self.command), stdout=subprocess.DEVNULL, cwd=ROOT
+        )
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            try:
+                with socket.create_connection(("127.0.0.1", self.port), timeout=0.2):
+                    return
+            except OSError:
+                time.sleep(0.05)
+        raise RuntimeError(f"{self.command[0]} did not start")
+
+    def stop(self) -> None:
+        if self.process is not None:
+            self.process.terminate()
+            self.process.wait(timeout=10)
+
+
+def pipeline_config(ratelimit: str = "", dgfip: str = "") -> str:
+    return PIPELINE.replace("@RATELIMIT@", ratelimit).replace("@DGFIP@", dgfip)
+
+
+def targets(data_dir: Path, helpers: list[Helper]) -> list[Target]:
     found = [
         Target("raw ASGI", "apps:raw_app", "/", reference="starlette"),
         Target("starlette", "apps:starlette_app", "/"),
-        Target("service /api/ping", "api_particulier.asgi:app", "/api/ping"),
     ]
     env, key = prepare_service(data_dir / "core", CORE_ONLY)
-    found[-1].env = env
+    found.append(Target("service /api/ping", "api_particulier.asgi:app", "/api/ping", env=env))
     found.append(
         Target(
             "service /api/introspect",
@@ -251,6 +296,88 @@ def targets(data_dir: Path) -> list[Target]:
             "/api/introspect",
             env=env,
             headers={"X-Api-Key": key},
+        )
+    )
+    env, key = prepare_service(data_dir / "sandbox", pipeline_config())
+    found.append(
+        Target(
+            "service avis sandbox (memory RL)",
+            "api_particulier.asgi:app",
+            NOTICE,
+            env=env,
+            headers={"X-Api-Key": key},
+        )
+    )
+
+    if shutil.which("redis-server"):
+        redis = Helper(
+            [
+                "redis-server",
+                "--port",
+                str(free_port()),
+                "--save",
+                "",
+                "--appendonly",
+                "no",
+                "--bind",
+                "127.0.0.1",
+            ],
+            0,
+        )
+        redis.port = int(redis.command[2])
+        helpers.append(redis)
+        env, key = prepare_service(
+            data_dir / "redis",
+            pipeline_config(
+                ratelimit=f'backend = "redis"\nredis_url = "redis://127.0.0.1:{redis.port}/0"'
+            ),
+        )
+        found.append(
+            Target(
+                "service avis sandbox (redis RL)",
+                "api_particulier.asgi:app",
+                NOTICE,
+                env=env,
+                headers={"X-Api-Key": key},
+                reference="service avis sandbox (memory RL)",
+            )
+        )
+
+    simulator_port = free_port()
+    simulator_command = str(Path(sys.executable).parent / "api-particulier-dgfip-simulator")
+    simulator = Helper(
+        [simulator_command, "--port", str(simulator_port), "--latency", str(UPSTREAM_LATENCY)],
+        simulator_port,
+    )
+    helpers.append(simulator)
+    upstream = f"http://127.0.0.1:{simulator_port}/secavis/"
+    found.append(
+        Target(
+            "starlette + 1 upstream call",
+            "apps:proxy_app",
+            "/",
+            env={"BENCH_UPSTREAM": upstream + "faces/commun/index.jsf"},
+            connections=LIVE_CONNECTIONS,
+        )
+    )
+    env, key = prepare_service(
+        data_dir / "live",
+        pipeline_config(
+            dgfip=(
+                f'[plugins.dgfip]\nbackend = "svair"\nurl = "{upstream}"\nmax_concurrency = 2000\n'
+                "viewstate_reuse = 60"
+            )
+        ),
+    )
+    found.append(
+        Target(
+            "service avis live svair (100 ms)",
+            "api_particulier.asgi:app",
+            NOTICE,
+            env=env,
+            headers={"X-Api-Key": key},
+            connections=LIVE_CONNECTIONS,
+            reference="starlette + 1 upstream call",
         )
     )
     return found
@@ -266,13 +393,16 @@ def main() -> int:
 
     with tempfile.TemporaryDirectory(prefix="api-particulier-bench-") as tmp:
         data_dir = Path(tmp)
-        chosen = targets(data_dir)
+        helpers: list[Helper] = []
+        chosen = targets(data_dir, helpers)
         if args.only:
-            chosen = [
-                t for t in chosen if t.name == "starlette" or any(o in t.name for o in args.only)
-            ]
+            wanted = {t.name for t in chosen if any(o in t.name for o in args.only)}
+            wanted |= {t.reference for t in chosen if t.name in wanted}
+            chosen = [t for t in chosen if t.name in wanted]
         samples: dict[str, list[Sample]] = {t.name: [] for t in chosen}
         try:
+            for helper in helpers:
+                helper.start()
             for target in chosen:
                 start(target)
             for target in chosen:
@@ -284,6 +414,8 @@ def main() -> int:
         finally:
             for target in chosen:
                 stop(target)
+            for helper in helpers:
+                helper.stop()
         report(chosen, samples, rss)
     return 0
 

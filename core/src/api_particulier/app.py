@@ -131,21 +131,24 @@ class ApiApp:
     # -- routes ----------------------------------------------------------------------------
 
     def _routes(self) -> list[BaseRoute]:
-        routes: list[BaseRoute] = [
+        # Data routes first: the router tries routes in order, and they carry the traffic.
+        routes: list[BaseRoute] = []
+        for provider in self.providers:
+            for route in provider.routes:
+                routes.append(self._pipeline_route(Endpoint.for_provider(provider.name, route)))
+        routes.append(self._pipeline_route(Endpoint(path="/api/introspect", handler=_introspect)))
+        for provider in self.providers:
+            if provider.health_path and provider.health:
+                routes.append(
+                    Route(provider.health_path, self._health_endpoint(provider), methods=["GET"])
+                )
+        routes += [
             Route("/api/ping", _ping, methods=["GET"]),
             Route("/api/stats", self._stats_endpoint, methods=["GET"]),
             Route("/api/open-api.json", self._openapi_json, methods=["GET"]),
             Route("/api/open-api.yml", self._openapi_yaml, methods=["GET"]),
             Route("/api/plugins", self._plugins_endpoint, methods=["GET"]),
-            self._pipeline_route(Endpoint(path="/api/introspect", handler=_introspect)),
         ]
-        for provider in self.providers:
-            for route in provider.routes:
-                routes.append(self._pipeline_route(Endpoint.for_provider(provider.name, route)))
-            if provider.health_path and provider.health:
-                routes.append(
-                    Route(provider.health_path, self._health_endpoint(provider), methods=["GET"])
-                )
         return routes
 
     def _pipeline_route(self, endpoint: Endpoint) -> Route:

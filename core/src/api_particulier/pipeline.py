@@ -22,8 +22,8 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from .errors import ProviderError
-from .masking import mask
-from .params import InvalidParams, ParamsValidator
+from .masking import Compiled, apply, compile_fields
+from .params import InvalidParams, ParamsValidator, parse_query
 from .plan import Phase, Plan, Step
 from .responses import (
     ACCESS_DENIED,
@@ -53,6 +53,7 @@ class Endpoint:
     route: ProviderRoute | None = None
     validator: ParamsValidator | None = None
     scopes: frozenset[str] = frozenset()
+    fields: Compiled = ()
 
     @classmethod
     def for_provider(cls, provider: str, route: ProviderRoute) -> Endpoint:
@@ -63,6 +64,7 @@ class Endpoint:
             route=route,
             validator=ParamsValidator(route.params),
             scopes=route.scopes,
+            fields=compile_fields(route.fields),
         )
 
 
@@ -104,6 +106,7 @@ class Pipeline:
             request_id=request_id(request),
             route=endpoint.route,
             route_path=endpoint.path,
+            query=parse_query(request.scope["query_string"]),
         )
         # Each request runs in a task of its own, so these bindings end with it; key_id is
         # reset for servers that run requests in one task (test clients).
@@ -120,9 +123,15 @@ class Pipeline:
         veto = await self._record(call, endpoint, response.status_code, error)
         if veto is not None and 200 <= response.status_code < 300:
             response, error = denial_response(veto), veto.error
-        response.headers["x-request-id"] = call.request_id
-        for name, value in call.response_headers.items():
-            response.headers.setdefault(name, value)
+        # Appended to the raw list: MutableHeaders would rescan it for every header.
+        raw = response.raw_headers
+        raw.append((b"x-request-id", call.request_id.encode("latin-1")))
+        if call.response_headers:
+            present = {name for name, _ in raw}
+            for name, value in call.response_headers.items():
+                encoded = name.lower().encode("latin-1")
+                if encoded not in present:
+                    raw.append((encoded, value.encode("latin-1")))
         return response
 
     async def _phases(self, call: Call, endpoint: Endpoint) -> tuple[Response, str | None]:
@@ -139,7 +148,7 @@ class Pipeline:
                 if endpoint.scopes.isdisjoint(call.scopes):
                     return denial_response(INSUFFICIENT_SCOPES), INSUFFICIENT_SCOPES.error
                 try:
-                    call.params = endpoint.validator.validate(call.request.query_params)
+                    call.params = endpoint.validator.validate(call.query)
                 except InvalidParams as invalid:
                     body = ErrorBody("bad_request", invalid.reason, invalid.message)
                     return error_response(body, 400), body.error
@@ -175,7 +184,7 @@ class Pipeline:
             return json_response(payload), None
         try:
             data = payload if isinstance(payload, dict) else msgspec.to_builtins(payload)
-            body = mask(route.fields, data, call.scopes)
+            body = apply(endpoint.fields, data, call.scopes)
             if route.render is not None:
                 body = route.render(body)
             return json_response(_encode(body)), None

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import random
 import re
 from collections.abc import Mapping
 from typing import Any
@@ -35,9 +36,27 @@ def request_id(conn: HTTPConnection) -> str:
     return chosen
 
 
+_generator = random.Random()  # noqa: S311 - correlation ids, not secrets
+_bits = _generator.getrandbits
+
+
+def _reseed() -> None:
+    _generator.seed(random.SystemRandom().getrandbits(128))
+
+
+_reseed()
+# A forked worker must not repeat its parent's sequence.
+os.register_at_fork(after_in_child=_reseed)
+
+
 def new_request_id() -> str:
-    """A random UUID4 in its canonical form (twice as fast as ``str(uuid.uuid4())``)."""
-    h = os.urandom(16).hex()
+    """A UUID4 in its canonical form.
+
+    A request id correlates log lines; it is no secret, so a fast generator seeded from the
+    system's randomness at start suffices (a system call per request costs more than the
+    rest of the id).
+    """
+    h = f"{_bits(128):032x}"
     variant = "89ab"[int(h[16], 16) & 3]
     return f"{h[:8]}-{h[8:12]}-4{h[13:16]}-{variant}{h[17:20]}-{h[20:]}"
 

@@ -147,6 +147,8 @@ class Call:
     request_id: str
     route: ProviderRoute | None
     route_path: str
+    # The query string, parsed once (a name given twice keeps its last value).
+    query: dict[str, str] = field(default_factory=dict)
     started: float = field(default_factory=time.perf_counter)
     principal: Principal | None = None
     params: msgspec.Struct | None = None

@@ -38,7 +38,8 @@ TOO_MANY_CREDENTIALS = Denial(
     message="Votre requête porte trop de moyens d'authentification, veuillez choisir entre "
     "clé d'API ou jeton FranceConnect",
 )
-_QUERY_KEY_NAMES = ("token", "API-Key", "api-key", "apiKey", "api_key", "X-Api-Key")
+# Lower-cased: `?token=`, `?API-Key=`, `?apiKey=` … are all refused.
+_QUERY_KEY_NAMES = frozenset({"token", "api-key", "apikey", "api_key", "x-api-key"})
 
 
 class KeyAuthPlugin:
@@ -68,12 +69,9 @@ class KeyAuthPlugin:
 
     @hookimpl
     async def authenticate(self, call: Call) -> Principal | Denial | None:
-        request = call.request
-        if request.scope["query_string"] and any(
-            name in request.query_params for name in _QUERY_KEY_NAMES
-        ):
+        if call.query and any(name.lower() in _QUERY_KEY_NAMES for name in call.query):
             return KEY_IN_QUERY
-        headers = request.headers
+        headers = call.request.headers
         key = headers.get("x-api-key")
         if key is None:
             return None

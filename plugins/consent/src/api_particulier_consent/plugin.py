@@ -148,7 +148,7 @@ class ConsentPlugin:
         return denial
 
     def _check_recipient(self, call: Call, policy: Policy) -> Denial | None:
-        raw = call.request.query_params.get("recipient")
+        raw = call.query.get("recipient")
         value = raw.replace(" ", "") if raw is not None else ""
         if not value:
             return MISSING_RECIPIENT if policy.recipient_required else None
