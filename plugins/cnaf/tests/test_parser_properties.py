@@ -104,6 +104,10 @@ def test_arbitrary_bytes_raise_only_provider_errors(body: bytes, content_type: s
 def test_mutated_inner_documents_raise_only_provider_errors(data: st.DataObject) -> None:
     document = data.draw(mutated(data.draw(st.sampled_from(DOCUMENTS))))
     outcome_of_document(document)
+    try:
+        document.encode("utf-8")
+    except UnicodeEncodeError:
+        return  # a lone surrogate cannot travel on the wire at all
     # The same document, carried as CNAF carries it: escaped text inside the envelope.
     raw, content_type = wire.mtom(wire.envelope(0, document))
     outcome_of_answer(raw, content_type)
