@@ -249,6 +249,13 @@ def _key_from_row(row: Sequence[Any]) -> ApiKey:
     )
 
 
+_CALL_COLUMNS = ", ".join(CallRecord.__struct_fields__)
+_INSERT_CALL = (
+    f"INSERT INTO calls ({_CALL_COLUMNS}) "  # noqa: S608 - names from the Struct
+    f"VALUES ({', '.join('?' for _ in CallRecord.__struct_fields__)})"
+)
+
+
 class SQLiteJournalStore:
     def __init__(self, path: Path, *, durable: bool = False) -> None:
         # FULL makes each commit survive a power cut, which the "required" journal promises.
@@ -261,32 +268,9 @@ class SQLiteJournalStore:
         self._db.close()
 
     async def write_calls(self, records: Sequence[CallRecord]) -> None:
-        rows = [
-            (
-                r.request_id,
-                r.time,
-                r.route,
-                r.status,
-                r.latency_ms,
-                r.key_id,
-                r.application_id,
-                r.provider,
-                int(r.cache_hit),
-                r.consent_evidence,
-                r.recipient,
-                r.error,
-            )
-            for r in records
-        ]
-        await self._db.arun(
-            lambda c: _transaction(
-                c,
-                "INSERT INTO calls (request_id, time, route, status, latency_ms, key_id, "
-                "application_id, provider, cache_hit, consent_evidence, recipient, error) "
-                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                rows,
-            )
-        )
+        # The columns follow CallRecord's fields, so a row is the record as a tuple.
+        rows = [msgspec.structs.astuple(record) for record in records]
+        await self._db.arun(lambda c: _transaction(c, _INSERT_CALL, rows))
 
     async def count_successful_data_calls(self, since: float) -> int:
         row = await self._db.arun(
