@@ -152,12 +152,7 @@ class ApiApp:
         return routes
 
     def _pipeline_route(self, endpoint: Endpoint) -> Route:
-        handle = self.pipeline.handle
-
-        async def run(request: Request) -> Response:
-            return await handle(request, endpoint)
-
-        return Route(endpoint.path, run, methods=["GET"])
+        return Route(endpoint.path, _PipelineEndpoint(self.pipeline, endpoint), methods=["GET"])
 
     def _health_endpoint(self, provider: Provider) -> Callable[[Request], Awaitable[Response]]:
         check = provider.health
@@ -226,6 +221,21 @@ class ApiApp:
 
     async def _plugins_endpoint(self, request: Request) -> Response:
         return json_response(self.describe_plugins(), headers={"x-request-id": request_id(request)})
+
+
+class _PipelineEndpoint:
+    """A route's ASGI application: the pipeline, without Starlette's per-request endpoint
+    wrapper (the pipeline renders every error itself)."""
+
+    __slots__ = ("endpoint", "handle")
+
+    def __init__(self, pipeline: Pipeline, endpoint: Endpoint) -> None:
+        self.handle = pipeline.handle
+        self.endpoint = endpoint
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        response = await self.handle(Request(scope, receive), self.endpoint)
+        await response(scope, receive, send)
 
 
 async def _await(result: Any) -> None:

@@ -194,9 +194,11 @@ class Pipeline:
 
     async def _decorate(self, call: Call, status: int) -> None:
         for step in self.response_headers:
-            values = {"call": call, "status": status}
             try:
-                result = step.function(*[values[name] for name in step.argnames])
+                if step.argnames == ("call", "status"):
+                    result = step.function(call, status)
+                else:
+                    result = step.call(call=call, status=status)
                 if step.is_async:
                     await result
             except Exception as exc:
