@@ -1,6 +1,7 @@
 """Side-by-side benchmark of the service and its references, in one run.
 
     python3 -m uv run python bench/run.py [--duration 5] [--rounds 3] [--only NAME ...]
+                                          [--load auto|wrk|python]
 
 Each server runs in its own process, pinned to core 0 when ``taskset`` exists, the load
 generator on core 1 (``wrk`` when installed, else a small asyncio client). Servers are driven
@@ -29,6 +30,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 PEPPER = "bench-pepper-" + "x" * 40
 CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
+USE_WRK = True  # set by main()
 
 
 @dataclass
@@ -40,6 +42,9 @@ class Target:
     headers: dict[str, str] = field(default_factory=dict)
     connections: int = 50
     reference: str = "starlette"  # the target the ratios of this one are computed against
+    config: str | None = None  # the service's TOML configuration (None: not the service)
+    authenticated: bool = False  # send a key issued for this configuration
+    needs: tuple[str, ...] = ()  # helper processes it depends on
     port: int = 0
     process: subprocess.Popen[bytes] | None = None
 
@@ -188,7 +193,7 @@ async def _python_client(target: Target, duration: float) -> tuple[int, float, f
 def measure(target: Target, duration: float) -> Sample:
     assert target.process is not None
     before = cpu_seconds(target.process.pid)
-    if shutil.which("wrk"):
+    if USE_WRK:
         requests, seconds, p50, p99, errors = drive_wrk(target, duration)
     else:
         requests, seconds, p50, p99, errors = asyncio.run(_python_client(target, duration))
@@ -253,7 +258,7 @@ UPSTREAM_LATENCY = 0.1
 
 @dataclass
 class Helper:
-    """A process the servers under test depend on (Redis, the SVAIR simulator)."""
+    """A process servers under test depend on (Redis, the SVAIR simulator)."""
 
     command: list[str]
     port: int
@@ -278,43 +283,15 @@ class Helper:
             self.process.wait(timeout=10)
 
 
-def pipeline_config(ratelimit: str = "", dgfip: str = "") -> str:
-    return PIPELINE.replace("@RATELIMIT@", ratelimit).replace("@DGFIP@", dgfip)
-
-
-def targets(data_dir: Path, helpers: list[Helper]) -> list[Target]:
-    found = [
-        Target("raw ASGI", "apps:raw_app", "/", reference="starlette"),
-        Target("starlette", "apps:starlette_app", "/"),
-    ]
-    env, key = prepare_service(data_dir / "core", CORE_ONLY)
-    found.append(Target("service /api/ping", "api_particulier.asgi:app", "/api/ping", env=env))
-    found.append(
-        Target(
-            "service /api/introspect",
-            "api_particulier.asgi:app",
-            "/api/introspect",
-            env=env,
-            headers={"X-Api-Key": key},
-        )
-    )
-    env, key = prepare_service(data_dir / "sandbox", pipeline_config())
-    found.append(
-        Target(
-            "service avis sandbox (memory RL)",
-            "api_particulier.asgi:app",
-            NOTICE,
-            env=env,
-            headers={"X-Api-Key": key},
-        )
-    )
-
+def make_helpers() -> dict[str, Helper]:
+    helpers: dict[str, Helper] = {}
     if shutil.which("redis-server"):
-        redis = Helper(
+        port = free_port()
+        helpers["redis"] = Helper(
             [
                 "redis-server",
                 "--port",
-                str(free_port()),
+                str(port),
                 "--save",
                 "",
                 "--appendonly",
@@ -322,117 +299,188 @@ def targets(data_dir: Path, helpers: list[Helper]) -> list[Target]:
                 "--bind",
                 "127.0.0.1",
             ],
-            0,
+            port,
         )
-        redis.port = int(redis.command[2])
-        helpers.append(redis)
-        env, key = prepare_service(
-            data_dir / "redis",
-            pipeline_config(
-                ratelimit=f'backend = "redis"\nredis_url = "redis://127.0.0.1:{redis.port}/0"'
-            ),
-        )
+    port = free_port()
+    simulator = str(Path(sys.executable).parent / "api-particulier-dgfip-simulator")
+    helpers["svair"] = Helper(
+        [simulator, "--port", str(port), "--latency", str(UPSTREAM_LATENCY)], port
+    )
+    return helpers
+
+
+def pipeline_config(ratelimit: str = "", dgfip: str = "") -> str:
+    return PIPELINE.replace("@RATELIMIT@", ratelimit).replace("@DGFIP@", dgfip)
+
+
+SERVICE = "api_particulier.asgi:app"
+MEMORY = "service avis sandbox (memory RL)"
+PROXY = "starlette + 1 upstream call"
+
+
+def all_targets(helpers: dict[str, Helper]) -> list[Target]:
+    """Every server of the comparison; services carry their configuration, prepared only
+    when chosen."""
+    svair = helpers["svair"]
+    upstream = f"http://127.0.0.1:{svair.port}/secavis/"
+    found = [
+        Target("raw ASGI", "apps:raw_app", "/"),
+        Target("starlette", "apps:starlette_app", "/"),
+        Target("service /api/ping", SERVICE, "/api/ping", config=CORE_ONLY),
+        Target(
+            "service /api/introspect",
+            SERVICE,
+            "/api/introspect",
+            config=CORE_ONLY,
+            authenticated=True,
+        ),
+        Target(MEMORY, SERVICE, NOTICE, config=pipeline_config(), authenticated=True),
+    ]
+    if "redis" in helpers:
+        redis_url = f"redis://127.0.0.1:{helpers['redis'].port}/0"
         found.append(
             Target(
                 "service avis sandbox (redis RL)",
-                "api_particulier.asgi:app",
+                SERVICE,
                 NOTICE,
-                env=env,
-                headers={"X-Api-Key": key},
-                reference="service avis sandbox (memory RL)",
+                authenticated=True,
+                config=pipeline_config(ratelimit=f'backend = "redis"\nredis_url = "{redis_url}"'),
+                reference=MEMORY,
+                needs=("redis",),
             )
         )
-
-    simulator_port = free_port()
-    simulator_command = str(Path(sys.executable).parent / "api-particulier-dgfip-simulator")
-    simulator = Helper(
-        [simulator_command, "--port", str(simulator_port), "--latency", str(UPSTREAM_LATENCY)],
-        simulator_port,
-    )
-    helpers.append(simulator)
-    upstream = f"http://127.0.0.1:{simulator_port}/secavis/"
     found.append(
         Target(
-            "starlette + 1 upstream call",
+            PROXY,
             "apps:proxy_app",
             "/",
             env={"BENCH_UPSTREAM": upstream + "faces/commun/index.jsf"},
             connections=LIVE_CONNECTIONS,
+            needs=("svair",),
         )
-    )
-    env, key = prepare_service(
-        data_dir / "live",
-        pipeline_config(
-            dgfip=(
-                f'[plugins.dgfip]\nbackend = "svair"\nurl = "{upstream}"\nmax_concurrency = 2000\n'
-                "viewstate_reuse = 60"
-            )
-        ),
     )
     found.append(
         Target(
             "service avis live svair (100 ms)",
-            "api_particulier.asgi:app",
+            SERVICE,
             NOTICE,
-            env=env,
-            headers={"X-Api-Key": key},
+            authenticated=True,
+            config=pipeline_config(
+                dgfip=(
+                    f'[plugins.dgfip]\nbackend = "svair"\nurl = "{upstream}"\n'
+                    "max_concurrency = 2000\nviewstate_reuse = 60"
+                )
+            ),
             connections=LIVE_CONNECTIONS,
-            reference="starlette + 1 upstream call",
+            reference=PROXY,
+            needs=("svair",),
         )
     )
     return found
 
 
-def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+def choose(found: list[Target], only: list[str] | None) -> list[Target]:
+    if not only:
+        return found
+    wanted = {t.name for t in found if any(o in t.name for o in only)}
+    wanted |= {t.reference for t in found if t.name in wanted}
+    return [t for t in found if t.name in wanted]
+
+
+def prepare(target: Target, data_dir: Path) -> None:
+    if target.config is None:
+        return
+    env, key = prepare_service(data_dir / str(abs(hash(target.name))), target.config)
+    target.env.update(env)
+    if target.authenticated:
+        target.headers["X-Api-Key"] = key
+
+
+def current_rss_mb(pid: int) -> float:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    return 0.0
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=(__doc__ or "").split("\n\n")[0])
     parser.add_argument("--duration", type=float, default=5.0, help="seconds per measurement")
-    parser.add_argument("--rounds", type=int, default=3)
-    parser.add_argument("--warmup", type=float, default=2.0)
-    parser.add_argument("--only", nargs="*", help="names of the targets to run (substrings)")
-    args = parser.parse_args()
+    parser.add_argument("--rounds", type=int, default=3, help="alternations A B … (≥ 3)")
+    parser.add_argument("--warmup", type=float, default=2.0, help="seconds per server")
+    parser.add_argument(
+        "--only", nargs="*", help="run these targets (name substrings) and their references"
+    )
+    parser.add_argument(
+        "--load",
+        choices=("auto", "wrk", "python"),
+        default="auto",
+        help="load generator (auto: wrk when installed)",
+    )
+    args = parser.parse_args(argv)
+    global USE_WRK
+    USE_WRK = args.load == "wrk" or (args.load == "auto" and shutil.which("wrk") is not None)
 
     with tempfile.TemporaryDirectory(prefix="api-particulier-bench-") as tmp:
         data_dir = Path(tmp)
-        helpers: list[Helper] = []
-        chosen = targets(data_dir, helpers)
-        if args.only:
-            wanted = {t.name for t in chosen if any(o in t.name for o in args.only)}
-            wanted |= {t.reference for t in chosen if t.name in wanted}
-            chosen = [t for t in chosen if t.name in wanted]
+        helpers = make_helpers()
+        chosen = choose(all_targets(helpers), args.only)
+        needed = {name for t in chosen for name in t.needs}
         samples: dict[str, list[Sample]] = {t.name: [] for t in chosen}
+        rss_start: dict[str, float] = {}
         try:
-            for helper in helpers:
-                helper.start()
+            for target in chosen:
+                prepare(target, data_dir)
+            for name in needed:
+                helpers[name].start()
             for target in chosen:
                 start(target)
             for target in chosen:
                 measure(target, args.warmup)
+                assert target.process is not None
+                rss_start[target.name] = current_rss_mb(target.process.pid)
             for _ in range(args.rounds):
                 for target in chosen:
                     samples[target.name].append(measure(target, args.duration))
-            rss = {t.name: peak_rss_mb(t.process.pid) for t in chosen if t.process}
+            rss = {
+                t.name: (
+                    rss_start[t.name],
+                    current_rss_mb(t.process.pid),
+                    peak_rss_mb(t.process.pid),
+                )
+                for t in chosen
+                if t.process
+            }
         finally:
             for target in chosen:
                 stop(target)
-            for helper in helpers:
-                helper.stop()
-        report(chosen, samples, rss)
+            for name in needed:
+                helpers[name].stop()
+        report(chosen, samples, rss, args)
     return 0
 
 
-def report(chosen: list[Target], samples: dict[str, list[Sample]], rss: dict[str, float]) -> None:
+def report(
+    chosen: list[Target],
+    samples: dict[str, list[Sample]],
+    rss: dict[str, tuple[float, float, float]],
+    args: argparse.Namespace,
+) -> None:
     def median(name: str, attr: str) -> float:
         values = [
             getattr(s, attr) / (s.seconds if attr == "requests" else 1) for s in samples[name]
         ]
         return statistics.median(values) if values else 0.0
 
-    wrk = "wrk" if shutil.which("wrk") else "python client"
+    load = "wrk" if USE_WRK else "python client"
     pin = "pinned" if shutil.which("taskset") else "not pinned"
-    print(f"\nload: {wrk}, servers {pin}; medians of {len(next(iter(samples.values())))} rounds\n")
+    print(
+        f"\nload: {load}; servers {pin}; {args.rounds} alternated rounds of "
+        f"{args.duration:g} s; medians\n"
+    )
     header = (
-        f"{'server':<34} {'req/s':>9} {'p50 ms':>8} {'p99 ms':>8} {'CPU µs/req':>11} "
-        f"{'RSS MB':>7} {'non-2xx':>8} {'× ref req/s':>12} {'ref':>10}"
+        f"{'server':<34} {'conns':>5} {'req/s':>8} {'p50 ms':>7} {'p99 ms':>8} "
+        f"{'CPU µs/req':>10} {'RSS MB':>7} {'RSS Δ':>6} {'non-2xx':>7} {'× ref':>6}  ref"
     )
     print(header)
     print("-" * len(header))
@@ -442,10 +490,36 @@ def report(chosen: list[Target], samples: dict[str, list[Sample]], rss: dict[str
         reference = target.reference if target.reference in samples else name
         ratio = rate / median(reference, "requests") if median(reference, "requests") else 0
         errors = sum(s.errors for s in samples[name])
+        first, last, _ = rss.get(name, (0.0, 0.0, 0.0))
+        growth = (last - first) / first * 100 if first else 0.0
         print(
-            f"{name:<34} {rate:>9.0f} {median(name, 'p50_ms'):>8.2f} "
-            f"{median(name, 'p99_ms'):>8.2f} {median(name, 'cpu_us'):>11.1f} "
-            f"{rss.get(name, 0):>7.1f} {errors:>8} {ratio:>12.2f} {reference:>10}"
+            f"{name:<34} {target.connections:>5} {rate:>8.0f} {median(name, 'p50_ms'):>7.2f} "
+            f"{median(name, 'p99_ms'):>8.2f} {median(name, 'cpu_us'):>10.1f} {last:>7.1f} "
+            f"{growth:>+5.1f}% {errors:>7} {ratio:>6.2f}  {reference}"
+        )
+    print("\ntargets:")
+    checks = [
+        (MEMORY, "starlette", "req/s", 0.70),
+        ("service avis sandbox (redis RL)", MEMORY, "req/s", 0.80),
+        ("service avis live svair (100 ms)", PROXY, "req/s", 0.80),
+    ]
+    for name, reference, what, goal in checks:
+        if name in samples and reference in samples and median(reference, "requests"):
+            value = median(name, "requests") / median(reference, "requests")
+            mark = "ok" if value >= goal else "MISSED"
+            print(f"  {name} / {reference} {what}: {value:.2f} (target ≥ {goal:.2f}) {mark}")
+    if MEMORY in samples and "starlette" in samples and median("starlette", "p99_ms"):
+        value = median(MEMORY, "p99_ms") / median("starlette", "p99_ms")
+        mark = "ok" if value <= 2 else "MISSED"
+        print(f"  {MEMORY} p99 / starlette p99: {value:.2f} (target ≤ 2.00) {mark}")
+    live = "service avis live svair (100 ms)"
+    if live in samples:
+        bound = LIVE_CONNECTIONS / UPSTREAM_LATENCY
+        value = median(live, "requests") / bound
+        mark = "ok" if value >= 0.70 else "MISSED"
+        print(
+            f"  {live} / bound {bound:.0f} req/s (concurrency ÷ latency): {value:.2f} "
+            f"(target ≥ 0.70) {mark}"
         )
 
 
