@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import importlib.util
 import os
 import re
 import shutil
@@ -45,6 +46,7 @@ class Target:
     config: str | None = None  # the service's TOML configuration (None: not the service)
     authenticated: bool = False  # send a key issued for this configuration
     needs: tuple[str, ...] = ()  # helper processes it depends on
+    server: str = "uvicorn"  # or "granian" (one worker, one runtime thread)
     port: int = 0
     process: subprocess.Popen[bytes] | None = None
 
@@ -69,37 +71,51 @@ def pinned(core: int, command: list[str]) -> list[str]:
     return ["taskset", "-c", str(core), *command] if shutil.which("taskset") else command
 
 
+def process_tree(pid: int) -> list[int]:
+    """``pid`` and its descendants (granian serves from child processes)."""
+    found = [pid]
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        children = (task / "children").read_text().split()
+        for child in children:
+            found += process_tree(int(child))
+    return found
+
+
 def cpu_seconds(pid: int) -> float:
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / CLOCK_TICKS
+    total = 0
+    for member in process_tree(pid):
+        fields = Path(f"/proc/{member}/stat").read_text().rsplit(")", 1)[1].split()
+        total += int(fields[11]) + int(fields[12])
+    return total / CLOCK_TICKS
+
+
+def _status_mb(pid: int, field: str) -> float:
+    total = 0.0
+    for member in process_tree(pid):
+        for line in Path(f"/proc/{member}/status").read_text().splitlines():
+            if line.startswith(field):
+                total += int(line.split()[1]) / 1024
+    return total
 
 
 def peak_rss_mb(pid: int) -> float:
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmHWM:"):
-            return int(line.split()[1]) / 1024
-    return 0.0
+    return _status_mb(pid, "VmHWM:")
 
 
 def start(target: Target) -> None:
     target.port = free_port()
-    command = [
-        sys.executable,
-        "-m",
-        "uvicorn",
-        target.app,
-        "--host",
-        "127.0.0.1",
-        "--port",
-        str(target.port),
-        "--no-access-log",
-        "--log-level",
-        "warning",
-        "--loop",
-        "uvloop",
-        "--http",
-        "httptools",
-    ]
+    if target.server == "granian":
+        command = [
+            sys.executable, "-m", "granian", "--interface", "asgi", "--host", "127.0.0.1",
+            "--port", str(target.port), "--workers", "1", "--runtime-threads", "1",
+            "--loop", "uvloop", "--log-level", "warning", "--no-access-log", target.app,
+        ]  # fmt: skip
+    else:
+        command = [
+            sys.executable, "-m", "uvicorn", target.app, "--host", "127.0.0.1",
+            "--port", str(target.port), "--no-access-log", "--log-level", "warning",
+            "--loop", "uvloop", "--http", "httptools",
+        ]  # fmt: skip
     env = {**os.environ, "PYTHONPATH": str(ROOT / "bench"), **target.env}
     target.process = subprocess.Popen(pinned(0, command), env=env, cwd=ROOT)
     deadline = time.monotonic() + 30
@@ -336,6 +352,19 @@ def all_targets(helpers: dict[str, Helper]) -> list[Target]:
         ),
         Target(MEMORY, SERVICE, NOTICE, config=pipeline_config(), authenticated=True),
     ]
+    if importlib.util.find_spec("granian") is not None:
+        found += [
+            Target("starlette (granian)", "apps:starlette_app", "/", server="granian"),
+            Target(
+                f"{MEMORY} (granian)",
+                SERVICE,
+                NOTICE,
+                config=pipeline_config(),
+                authenticated=True,
+                server="granian",
+                reference="starlette (granian)",
+            ),
+        ]
     if "redis" in helpers:
         redis_url = f"redis://127.0.0.1:{helpers['redis'].port}/0"
         found.append(
@@ -397,10 +426,7 @@ def prepare(target: Target, data_dir: Path) -> None:
 
 
 def current_rss_mb(pid: int) -> float:
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
-            return int(line.split()[1]) / 1024
-    return 0.0
+    return _status_mb(pid, "VmRSS:")
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -73,13 +73,27 @@ class ApiApp:
         self._health: dict[str, tuple[bool, float]] = {}
         self._stats: tuple[int, float] | None = None
         self._openapi: dict[str, Any] | None = None
+        routes = self._routes()
+        self._direct = {
+            route.path: route.app
+            for route in routes
+            if isinstance(route, Route) and isinstance(route.app, _PipelineEndpoint)
+        }
         self.starlette = Starlette(
-            routes=self._routes(),
+            routes=routes,
             lifespan=self._lifespan,
             exception_handlers={HTTPException: _http_error, Exception: _internal_error},
         )
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        # Data routes skip Starlette's middleware and router: their pipeline renders every
+        # answer itself, and they carry the traffic. Everything else (HEAD, unknown paths,
+        # wrong methods, lifespan) goes through Starlette.
+        if scope["type"] == "http" and scope["method"] == "GET":
+            endpoint = self._direct.get(scope["path"])
+            if endpoint is not None:
+                await endpoint(scope, receive, send)
+                return
         await self.starlette(scope, receive, send)
 
     # -- lifecycle -------------------------------------------------------------------------
@@ -234,7 +248,12 @@ class _PipelineEndpoint:
         self.endpoint = endpoint
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        response = await self.handle(Request(scope, receive), self.endpoint)
+        try:
+            response = await self.handle(Request(scope, receive), self.endpoint)
+        except Exception as exc:
+            # The pipeline contains plugin failures; this is the net for its own.
+            log.error("unhandled_error", exc_info=exc)
+            response = error_response(INTERNAL_ERROR, 500)
         await response(scope, receive, send)
 
 
