@@ -10,6 +10,7 @@ Then point the live backend at it::
 from __future__ import annotations
 
 import argparse
+import asyncio
 
 from aiohttp import web
 
@@ -38,4 +39,21 @@ def main(argv: list[str] | None = None) -> None:
         latency=args.latency, block_after=args.block_after, hang_seconds=args.hang_seconds
     )
     print(f"SVAIR simulator on http://{args.host}:{args.port}/secavis/")
-    web.run_app(simulator.app(), host=args.host, port=args.port, print=None, access_log=None)
+    web.run_app(
+        simulator.app(),
+        host=args.host,
+        port=args.port,
+        print=None,
+        access_log=None,
+        backlog=1024,
+        loop=_new_loop(),
+    )
+
+
+def _new_loop() -> asyncio.AbstractEventLoop:
+    """uvloop's event loop where it is installed (it is with the core), else asyncio's."""
+    try:
+        import uvloop
+    except ImportError:
+        return asyncio.new_event_loop()
+    return uvloop.new_event_loop()

@@ -19,7 +19,6 @@ from __future__ import annotations
 import asyncio
 import base64
 import secrets
-from collections import deque
 from collections.abc import Iterable, Mapping
 from types import TracebackType
 
@@ -31,6 +30,8 @@ from . import render
 FORM_PATHS = ("/secavis/", "/secavis/faces/commun/index.jsf")
 POST_PATH = "/secavis/faces/commun/index.jsf"
 HTML = "text/html; charset=UTF-8"
+# How many issued ViewStates are remembered; older ones get the blank form back.
+ISSUED_KEPT = 10_000
 
 
 class SvairSimulator:
@@ -56,7 +57,10 @@ class SvairSimulator:
         self.failed_lookups = 0
         # What the last POST carried, field names included, for tests of the client.
         self.last_form: dict[str, str] = {}
-        self._issued: deque[str] = deque(maxlen=10_000)
+        # Issued ViewStates, oldest first (a dict: membership is checked on every POST).
+        self._issued: dict[str, None] = {}
+        # Each notice's answer page, rendered on its first lookup.
+        self._result_pages: dict[tuple[str, str], bytes] = {}
         self._runner: web.AppRunner | None = None
         self.base_url = ""
 
@@ -97,7 +101,9 @@ class SvairSimulator:
     def _view_state(self) -> str:
         # Opaque client-side state, shaped like the real one (base64).
         token = base64.b64encode(b"RxJe" + secrets.token_bytes(48)).decode()
-        self._issued.append(token)
+        self._issued[token] = None
+        if len(self._issued) > ISSUED_KEPT:
+            del self._issued[next(iter(self._issued))]
         return token
 
     async def _form(self, request: web.Request) -> web.Response:
@@ -128,7 +134,10 @@ class SvairSimulator:
         if notice is None:
             self.failed_lookups += 1
             return _html(render.not_found_page(self._view_state()))
-        return _html(render.result_page(notice))
+        page = self._result_pages.get(key)
+        if page is None:
+            page = self._result_pages[key] = render.result_page(notice).encode()
+        return _html(page)
 
     async def _magic(self, code: str) -> web.Response | None:
         if code == "404":
@@ -149,6 +158,7 @@ class SvairSimulator:
             await asyncio.sleep(self.latency)
 
 
-def _html(page: str) -> web.Response:
+def _html(page: str | bytes) -> web.Response:
     # Every outcome of the real form, errors included, is a 200 HTML page.
-    return web.Response(text=page, content_type="text/html", charset="utf-8")
+    body = page.encode() if isinstance(page, str) else page
+    return web.Response(body=body, content_type="text/html", charset="utf-8")

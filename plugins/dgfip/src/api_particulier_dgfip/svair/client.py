@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from urllib.parse import urljoin, urlsplit
+from urllib.parse import urlencode, urljoin, urlsplit
 
 from api_particulier.errors import ProviderError
 from api_particulier.upstream import Upstream, UpstreamResponse
@@ -22,6 +22,10 @@ from ..config import DgfipConfig
 from ..model import AvisImposition
 from .form import FORM_PATH, FormState, parse_form_page
 from .parser import parse_result_page
+
+# The POST body is encoded here, as a browser does, rather than by aiohttp's FormData:
+# the same bytes at half the cost.
+_FORM_HEADERS = {"Content-Type": "application/x-www-form-urlencoded"}
 
 
 class SvairBackend:
@@ -79,7 +83,8 @@ class SvairBackend:
         response = await self.upstream.request(
             "POST",
             self._action_url(state),
-            data=state.body(numero_fiscal, reference_avis),
+            data=urlencode(state.body(numero_fiscal, reference_avis)).encode("ascii"),
+            headers=_FORM_HEADERS,
             operation="submit",
         )
         return _page(response)

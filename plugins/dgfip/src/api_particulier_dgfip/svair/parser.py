@@ -59,10 +59,12 @@ def parse_result_page(page: str) -> AvisImposition:
 
 
 def _parse(page: str) -> AvisImposition:
-    if _INTERDIT.search(page):
+    # Plain substring checks first: each CSS query walks the whole tree, and most pages
+    # carry none of these markers.
+    if "nterdit" in page.lower() and _INTERDIT.search(page):
         raise rate_limited()
     tree = LexborHTMLParser(page)
-    if _first(tree, "#nonTrouve") is not None:
+    if "nonTrouve" in page and _first(tree, "#nonTrouve") is not None:
         raise not_found()
     fields = _table_fields(tree)
     declarant1 = fields.pop("declarant1")
@@ -86,8 +88,8 @@ def _parse(page: str) -> AvisImposition:
         ),
         anneeImpots=tax_year,
         anneeRevenus=income_year,
-        erreurCorrectif=_block_text(tree, "erreurCorrectif"),
-        situationPartielle=_block_text(tree, "situationPartielle"),
+        erreurCorrectif=_block_text(tree, page, "erreurCorrectif"),
+        situationPartielle=_block_text(tree, page, "situationPartielle"),
         **fields,
     )
 
@@ -152,13 +154,16 @@ def _table_fields(tree: LexborHTMLParser) -> dict[str, Any]:
 
 
 def _title(tree: LexborHTMLParser) -> str:
-    node = _first(tree, "div.titre_affiche_avis span") or _first(tree, "div.titre_affiche_avis")
-    return _text(node) if node is not None else ""
+    block = _first(tree, "div.titre_affiche_avis")
+    if block is None:
+        return ""
+    span = block.css_first("span")
+    return _text(span if span is not None else block)
 
 
-def _block_text(tree: LexborHTMLParser, block_id: str) -> str | UnsetType:
+def _block_text(tree: LexborHTMLParser, page: str, block_id: str) -> str | UnsetType:
     """Direct text pieces of a div, each trimmed, joined by one space; UNSET when empty."""
-    node = _first(tree, f"#{block_id}")
+    node = _first(tree, f"#{block_id}") if block_id in page else None
     if node is None:
         return UNSET
     pieces = [

@@ -11,10 +11,12 @@ import re
 
 from ..errors import bad_response
 
-_SPACES = re.compile(r"\s+")
 _DATE = re.compile(r"^(\d{1,2})/(\d{1,2})/(\d{4})$")
 _INTEGER = re.compile(r"^-?\d{1,15}$")
 _NOT_DIGITS = re.compile(r"[^0-9-]")
+_PARTS = re.compile(r"\d{1,3}(\.\d{1,4})?")
+_COUNT = re.compile(r"\d{1,4}")
+_YEAR = re.compile(r"(?<!\d)\d{4}(?!\d)")
 NON_IMPOSABLE = "non imposable"
 
 
@@ -25,16 +27,21 @@ def clean(text: str) -> str:
 
 
 def normalise_label(text: str) -> str:
-    return _SPACES.sub(" ", clean(text)).casefold()
+    return _squeeze(clean(text)).casefold()
+
+
+def _squeeze(text: str, separator: str = " ") -> str:
+    """Every run of whitespace (NBSP included) replaced by ``separator``, ends trimmed."""
+    return separator.join(text.split())
 
 
 def money(text: str) -> int | None:
     """``17 580 €`` → 17580; ``Non imposable`` and cells without digits → None."""
     value = clean(text)
-    if _SPACES.sub(" ", value).casefold() == NON_IMPOSABLE:
+    if _squeeze(value).casefold() == NON_IMPOSABLE:
         return None
     digits = _NOT_DIGITS.sub("", value)
-    if not any(c.isdigit() for c in digits):
+    if not digits.replace("-", ""):
         return None
     if not _INTEGER.match(digits):
         raise bad_response()
@@ -43,16 +50,16 @@ def money(text: str) -> int | None:
 
 def parts(text: str) -> int | float:
     """``1.00`` → 1, ``2.50`` → 2.5 (a decimal comma is accepted too)."""
-    value = _SPACES.sub("", clean(text)).replace(",", ".")
-    if not re.fullmatch(r"\d{1,3}(\.\d{1,4})?", value):
+    value = _squeeze(clean(text), "").replace(",", ".")
+    if not _PARTS.fullmatch(value):
         raise bad_response()
     number = float(value)
     return int(number) if number.is_integer() else number
 
 
 def integer(text: str) -> int:
-    value = _SPACES.sub("", clean(text))
-    if not re.fullmatch(r"\d{1,4}", value):
+    value = _squeeze(clean(text), "")
+    if not _COUNT.fullmatch(value):
         raise bad_response()
     return int(value)
 
@@ -65,14 +72,15 @@ def date_or_text(text: str) -> str:
         return value
     day, month, year = (int(group) for group in match.groups())
     try:
-        return dt.date(year, month, day).strftime("%d/%m/%Y")
+        dt.date(year, month, day)
     except ValueError:
         return value
+    return f"{day:02d}/{month:02d}/{year}"
 
 
 def years(title: str) -> tuple[str, str]:
     """``Impôt 2015 sur les revenus de l'année 2014`` → ("2015", "2014"); "" when absent."""
-    found = re.findall(r"(?<!\d)\d{4}(?!\d)", clean(title))
+    found = _YEAR.findall(clean(title))
     tax_year = found[0] if found else ""
     income_year = found[1] if len(found) > 1 else ""
     return tax_year, income_year
