@@ -10,7 +10,9 @@ Each answers the same JSON body as the service's sandbox notice, so the comparis
 
 from __future__ import annotations
 
+import contextlib
 import os
+from collections.abc import AsyncIterator
 from typing import Any
 
 from starlette.applications import Starlette
@@ -52,19 +54,21 @@ def _proxy() -> Starlette:
     import aiohttp
 
     upstream = os.environ.get("BENCH_UPSTREAM", "http://127.0.0.1:1/")
-    state: dict[str, aiohttp.ClientSession] = {}
+    sessions: list[aiohttp.ClientSession] = []
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        connector = aiohttp.TCPConnector(limit=2000)
+        sessions.append(aiohttp.ClientSession(connector=connector))
+        yield
+        await sessions.pop().close()
 
     async def proxied(request: Request) -> Response:
-        session = state.get("session")
-        if session is None:
-            session = state["session"] = aiohttp.ClientSession(
-                connector=aiohttp.TCPConnector(limit=2000)
-            )
-        async with session.get(upstream) as answer:
+        async with sessions[0].get(upstream) as answer:
             await answer.read()
         return Response(BODY, media_type="application/json; charset=utf-8")
 
-    return Starlette(routes=[Route("/", proxied)])
+    return Starlette(routes=[Route("/", proxied)], lifespan=lifespan)
 
 
 proxy_app = _proxy()

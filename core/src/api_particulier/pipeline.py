@@ -10,6 +10,7 @@ fixed 500 body, logged with the plugin and the phase, and never shown.
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -99,6 +100,8 @@ class Pipeline:
         self.check_rate_limit = plan.for_phase(Phase.check_rate_limit)
         self.response_headers = plan.for_phase(Phase.response_headers)
         self.record_call = plan.for_phase(Phase.record_call)
+        # Read once: a per-request debug line must cost nothing when debug is off.
+        self.log_requests = log.is_enabled_for(logging.DEBUG)
 
     async def handle(self, request: Request, endpoint: Endpoint) -> Response:
         call = Call(
@@ -233,5 +236,6 @@ class Pipeline:
                 continue
             if isinstance(result, Denial) and veto is None:
                 veto = result
-        log.debug("request", status=status, latency_ms=record.latency_ms, error=error)
+        if self.log_requests:
+            log.debug("request", status=status, latency_ms=record.latency_ms, error=error)
         return veto
