@@ -41,3 +41,11 @@ async def test_example_plugin_serves_masks_and_refuses(tmp_path: Path) -> None:
         bad = await client.http.get("/api/hello", params={"identifiant": "x"}, headers=headers)
         assert bad.json()["message"] == "L'identifiant n'est pas correctement formaté"
         assert (await client.http.get("/api/hello/ping")).json() == "pong"
+
+
+async def test_example_plugin_keeps_the_provider_contract(tmp_path: Path) -> None:
+    from api_particulier.testing import check_provider_contract
+
+    plugin = load_example().HelloPlugin()
+    async with app_client(make_settings(tmp_path), plugins={"hello": plugin}) as client:
+        await check_provider_contract(client, "hello", {"/api/hello": {"identifiant": "0001"}})
