@@ -356,7 +356,7 @@ def all_targets(helpers: dict[str, Helper]) -> list[Target]:
         found += [
             Target("starlette (granian)", "apps:starlette_app", "/", server="granian"),
             Target(
-                f"{MEMORY} (granian)",
+                "service avis sandbox (granian)",
                 SERVICE,
                 NOTICE,
                 config=pipeline_config(),

@@ -455,3 +455,46 @@ async def test_the_provider_contract_suite_passes_on_a_well_behaved_provider(ech
 
     client, _, _ = echo
     await check_provider_contract(client, "echo", {"/api/v2/echo": GOOD_PARAMS})
+
+
+def test_logged_failures_carry_no_message_nor_variables(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A plugin failure is logged by type and frames: its text could name a citizen."""
+    import json
+
+    from api_particulier.logs import configure_logging
+
+    configure_logging("json", "info")
+    provider = EchoProvider()
+
+    def explode(call: Call) -> Any:
+        secret_local = "DUPONT-1234567890123"  # noqa: F841 - a variable of the failing frame
+        raise RuntimeError("upstream said: MARTIN Jean 1234567890123")
+
+    provider.outcome = explode
+
+    async def scenario() -> int:
+        async with app_client(make_settings(tmp_path), plugins={"echo": provider}) as client:
+            key = await client.key(ALL_ECHO_SCOPES)
+            response = await client.http.get(
+                "/api/v2/echo", params=GOOD_PARAMS, headers={"X-Api-Key": key}
+            )
+            return response.status_code
+
+    try:
+        assert anyio.run(scenario) == 500
+    finally:
+        structlog_reset()
+    logged = capsys.readouterr().err
+    assert "MARTIN" not in logged and "DUPONT" not in logged and "1234567890123" not in logged
+    assert "numero" not in logged  # nor the query string
+    failures = [json.loads(line) for line in logged.splitlines() if "plugin_failed" in line]
+    assert failures and failures[0]["exception"][0]["type"] == "builtins.RuntimeError"
+    assert failures[0]["plugin"] == "echo" and failures[0]["phase"] == "fetch"
+
+
+def structlog_reset() -> None:
+    import structlog
+
+    structlog.reset_defaults()

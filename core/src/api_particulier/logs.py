@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import sys
+import traceback
 from typing import Literal
 
 import structlog
@@ -33,7 +34,7 @@ def configure_logging(
             structlog.contextvars.merge_contextvars,
             structlog.processors.add_log_level,
             structlog.processors.TimeStamper(fmt="iso", utc=True),
-            structlog.processors.dict_tracebacks if not use_console else _keep,
+            redact_exception,
             renderer,
         ],
         # The level check happens before any processor runs: a debug line costs nothing
@@ -54,7 +55,32 @@ class _Stderr:
         sys.stderr.flush()
 
 
-def _keep(
+def redact_exception(
     logger: object, name: str, event: structlog.typing.EventDict
 ) -> structlog.typing.EventDict:
+    """Replace ``exc_info`` by the exception's type and the frames it went through.
+
+    An exception's message and its frames' variables can hold anything the code was
+    handling — a citizen's identifiers, an upstream's answer, a key — so neither is logged.
+    """
+    exc_info = event.pop("exc_info", None)
+    if exc_info is None or exc_info is False:
+        return event
+    if exc_info is True:
+        exc_info = sys.exc_info()[1]
+    if isinstance(exc_info, tuple):
+        exc_info = exc_info[1]
+    if isinstance(exc_info, BaseException):
+        chain: list[dict[str, object]] = []
+        current: BaseException | None = exc_info
+        while current is not None and len(chain) < 5:
+            frames = traceback.extract_tb(current.__traceback__)
+            chain.append(
+                {
+                    "type": f"{type(current).__module__}.{type(current).__qualname__}",
+                    "frames": [f"{f.filename}:{f.lineno} in {f.name}" for f in frames[-8:]],
+                }
+            )
+            current = current.__cause__ or current.__context__
+        event["exception"] = chain
     return event
