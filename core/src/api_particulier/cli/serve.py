@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import gc
 import os
 import sys
 from typing import Any
@@ -77,5 +78,7 @@ def run(settings: Settings, args: argparse.Namespace) -> int:
             os.environ["API_PARTICULIER_CONFIG"] = str(settings.source.resolve())
         uvicorn.run("api_particulier.asgi:app", workers=workers, **options)
     else:
+        # The application lives as long as the process: out of the cyclic collector's way.
+        gc.freeze()
         uvicorn.run(app, **options)
     return 0
