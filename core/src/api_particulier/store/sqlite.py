@@ -303,26 +303,13 @@ class SQLiteJournalStore:
     async def recent_calls(self, limit: int) -> list[CallRecord]:
         rows = await self._db.arun(
             lambda c: c.execute(
-                "SELECT request_id, time, route, status, latency_ms, key_id, application_id, "
-                "provider, cache_hit, consent_evidence, recipient, error FROM calls "
-                "ORDER BY time DESC LIMIT ?",
+                f"SELECT {_CALL_COLUMNS} FROM calls ORDER BY row_id DESC LIMIT ?",  # noqa: S608
                 (limit,),
             ).fetchall()
         )
+        fields = CallRecord.__struct_fields__
+        # SQLite gives booleans back as integers: converted leniently.
         return [
-            CallRecord(
-                request_id=r[0],
-                time=r[1],
-                route=r[2],
-                status=r[3],
-                latency_ms=r[4],
-                key_id=r[5],
-                application_id=r[6],
-                provider=r[7],
-                cache_hit=bool(r[8]),
-                consent_evidence=r[9],
-                recipient=r[10],
-                error=r[11],
-            )
-            for r in rows
+            msgspec.convert(dict(zip(fields, row, strict=True)), CallRecord, strict=False)
+            for row in rows
         ]
