@@ -2,8 +2,7 @@
 its quota admitted in any sliding second, counted from the journal both processes write.
 
 Each process is ``uvicorn api_particulier.asgi:app``, built from the environment like a
-deployment. The run lasts a few seconds; set RATELIMIT_MULTIPROCESS_SECONDS (e.g. 10) for
-a longer one.
+deployment. The run lasts ten seconds; RATELIMIT_MULTIPROCESS_SECONDS changes it.
 
 The journal records when a request *ended* (``time``) and how long it took (``latency_ms``),
 so each admission happened somewhere in ``[time - latency, time]``. The check counts, for
@@ -40,7 +39,7 @@ pytestmark = pytest.mark.anyio
 
 QUOTA = 20
 REPLICAS = 2
-SECONDS = float(os.environ.get("RATELIMIT_MULTIPROCESS_SECONDS", "3"))
+SECONDS = float(os.environ.get("RATELIMIT_MULTIPROCESS_SECONDS", "10"))
 PEPPER = "a-test-pepper-shared-by-both-processes-0123456789"
 CONCURRENCY = 6  # requests in flight per server for the hammered key
 
