@@ -1,0 +1,52 @@
+"""The bundle as a deployer gets it: the four plugins together on their embedded defaults."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import yaml
+from api_particulier.plugins import load_enabled
+from api_particulier.settings import load_settings
+from api_particulier.testing import app_client, check_provider_contract
+from openapi_spec_validator import validate
+
+pytestmark = pytest.mark.anyio
+
+NOTICE = {"numeroFiscal": "1111111111111", "referenceAvis": "1111111111111"}
+FAMILY = {"numeroAllocataire": "2345678", "codePostal": "75001"}
+
+
+async def test_embedded_defaults_serve_every_provider(tmp_path: Path) -> None:
+    settings = load_settings(environ={"API_PARTICULIER_DATA_DIR": str(tmp_path)})
+    plugins = load_enabled(settings)
+    assert sorted(plugins) == ["cnaf", "consent", "dgfip", "ratelimit"]
+    async with app_client(settings, plugins=plugins) as client:
+        document = yaml.safe_load((await client.http.get("/api/open-api.yml")).text)
+        validate(document)
+        for path in ("/api/v2/avis-imposition", "/api/v2/composition-familiale"):
+            statuses = set(document["paths"][path]["get"]["responses"])
+            assert {"200", "400", "401", "403", "429", "500"} <= statuses, path
+        await check_provider_contract(
+            client,
+            "dgfip",
+            {"/api/v2/avis-imposition": NOTICE, "/api/impots/svair": NOTICE},
+        )
+        await check_provider_contract(
+            client,
+            "cnaf",
+            {"/api/v2/composition-familiale": FAMILY, "/api/caf/famille": FAMILY},
+        )
+        for ping in ("/api/ping", "/api/impots/ping", "/api/caf/ping"):
+            assert (await client.http.get(ping)).json() == "pong"
+        key = await client.key(["dgfip_revenu_fiscal_reference"])
+        answer = await client.http.get(
+            "/api/v2/avis-imposition", params=NOTICE, headers={"X-Api-Key": key}
+        )
+        assert answer.json() == {
+            "declarant1": {},
+            "declarant2": {},
+            "foyerFiscal": {},
+            "revenuFiscalReference": 17580,
+        }
+        assert answer.headers["ratelimit-policy"] == '"default";q=20;w=1'
