@@ -141,3 +141,10 @@ def test_every_bad_key_of_one_table_is_reported(tmp_path: Path) -> None:
     text = " ".join(caught.value.problems)
     for key in ("port", "workers", "log_level"):
         assert f"$.{key}" in text
+
+
+def test_workers_from_the_environment(tmp_path: Path) -> None:
+    settings = load_settings(environ={"API_PARTICULIER_WORKERS": "4"})
+    assert settings.core.workers == 4
+    with pytest.raises(ConfigError, match="workers"):
+        load_settings(environ={"API_PARTICULIER_WORKERS": "many"})

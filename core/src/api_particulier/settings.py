@@ -180,6 +180,8 @@ def _env_overrides(environ: Mapping[str, str]) -> dict[str, Any]:
         overrides["log_format"] = log_format
     if log_level := environ.get(ENV_PREFIX + "LOG_LEVEL"):
         overrides["log_level"] = log_level.lower()
+    if workers := environ.get(ENV_PREFIX + "WORKERS"):
+        overrides["workers"] = int(workers) if workers.isdigit() else workers
     return overrides
 
 

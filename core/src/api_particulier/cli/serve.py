@@ -73,9 +73,11 @@ def run(settings: Settings, args: argparse.Namespace) -> int:
         "server_header": False,
     }
     if workers > 1:
-        # Each worker process builds its own app from the environment: give it the file.
+        # Each worker process builds its own app from the environment: give it the file,
+        # and the number of workers (policies that count per process read it).
         if settings.source is not None:
             os.environ["API_PARTICULIER_CONFIG"] = str(settings.source.resolve())
+        os.environ["API_PARTICULIER_WORKERS"] = str(workers)
         uvicorn.run("api_particulier.asgi:app", workers=workers, **options)
     else:
         # The application lives as long as the process: out of the cyclic collector's way.
