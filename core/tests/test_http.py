@@ -498,3 +498,18 @@ def structlog_reset() -> None:
     import structlog
 
     structlog.reset_defaults()
+
+
+async def test_a_fault_of_the_core_is_a_500_recorded_as_such(echo: Any) -> None:
+    client, _, recorder = echo
+    key = await client.key(ALL_ECHO_SCOPES)
+
+    def broken(query: Any) -> Any:
+        raise RuntimeError("validator bug")
+
+    (endpoint,) = [e for e in client.app._direct.values() if e.endpoint.path == "/api/v2/echo"]
+    endpoint.endpoint.validator.validate = broken
+    response = await client.http.get("/api/v2/echo", params=GOOD_PARAMS, headers={"X-Api-Key": key})
+    assert response.status_code == 500
+    assert response.json()["error"] == "internal_error"
+    assert [(r.status, r.error) for r in recorder.records] == [(500, "internal_error")]

@@ -116,6 +116,10 @@ class Pipeline:
         _bind(request_id=call.request_id, route=endpoint.path, key_id=None)
         try:
             response, error = await self._phases(call, endpoint)
+        except Exception as exc:
+            # The phases contain what plugins raise; this is a fault of the core itself.
+            log.error("unhandled_error", exc_info=exc)
+            response, error = error_response(INTERNAL_ERROR, 500), INTERNAL_ERROR.error
         except BaseException:
             # Cancelled (client gone, shutdown): the request still gets its journal row.
             with anyio.CancelScope(shield=True):
