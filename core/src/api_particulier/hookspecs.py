@@ -3,8 +3,12 @@
 The calling convention of each hook is carried out by the core, never by pluggy's
 ``firstresult`` or wrappers: with ``async def`` implementations those would see coroutine
 objects, not results. The core builds a frozen plan at boot (see :mod:`api_particulier.plan`)
-and awaits each implementation itself, in plan order. Any hook implementation may be a plain
-function or a coroutine function.
+and awaits each implementation itself, in plan order.
+
+The request and lifespan hooks may be plain functions or coroutine functions. A plain
+implementation of a request hook may also return a coroutine when, this time, it has to
+wait (a cache miss, a network call): the core awaits it. That keeps the common case free of
+the cost of creating and awaiting a coroutine.
 """
 
 from __future__ import annotations

@@ -14,6 +14,7 @@ import logging
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from types import CoroutineType
 from typing import Any
 
 import anyio
@@ -83,7 +84,7 @@ async def _run_steps(steps: tuple[Step, ...], argument: Any) -> Any:
     for step in steps:
         try:
             result = step.function(argument) if step.argnames else step.function()
-            if step.is_async:
+            if step.is_async or type(result) is CoroutineType:
                 result = await result
         except Exception as exc:
             raise PluginFailure(step.plugin, step.phase.name) from exc
@@ -206,7 +207,7 @@ class Pipeline:
                     result = step.function(call, status)
                 else:
                     result = step.call(call=call, status=status)
-                if step.is_async:
+                if step.is_async or type(result) is CoroutineType:
                     await result
             except Exception as exc:
                 log.error("plugin_failed", plugin=step.plugin, phase=step.phase.name, exc_info=exc)
@@ -233,7 +234,7 @@ class Pipeline:
         for step in self.record_call:
             try:
                 result = step.function(record) if step.argnames else step.function()
-                if step.is_async:
+                if step.is_async or type(result) is CoroutineType:
                     result = await result
             except Exception as exc:
                 log.error("plugin_failed", plugin=step.plugin, phase="record_call", exc_info=exc)

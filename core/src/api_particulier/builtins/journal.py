@@ -9,7 +9,8 @@ its journal row. Rows older than the retention are purged once a day.
 from __future__ import annotations
 
 import time
-from typing import TYPE_CHECKING
+from collections.abc import Coroutine
+from typing import TYPE_CHECKING, Any
 
 import anyio
 import msgspec
@@ -73,19 +74,30 @@ class JournalPlugin:
         await self.flush()
 
     @hookimpl
-    async def record_call(self, record: CallRecord) -> Denial | None:
+    def record_call(self, record: CallRecord) -> Denial | Coroutine[Any, Any, Any] | None:
         config = self._config
         assert config is not None
-        while len(self._batch.rows) >= config.max_pending and not self._closing:
-            # Back-pressure instead of dropping rows: the writer is behind.
-            self._wake.set()
-            await self._room.wait()
+        if len(self._batch.rows) >= config.max_pending and not self._closing:
+            return self._record_when_room(record)
         batch = self._batch
         batch.rows.append(record)
         if len(batch.rows) >= config.batch_size:
             self._wake.set()
         if config.mode != "required" or not 200 <= record.status < 300:
             return None
+        return self._durable(batch)
+
+    async def _record_when_room(self, record: CallRecord) -> Denial | None:
+        # Back-pressure instead of dropping rows: the writer is behind.
+        assert self._config is not None
+        while len(self._batch.rows) >= self._config.max_pending and not self._closing:
+            self._wake.set()
+            await self._room.wait()
+        outcome = self.record_call(record)
+        return await outcome if isinstance(outcome, Coroutine) else outcome
+
+    async def _durable(self, batch: _Batch) -> Denial | None:
+        """Wait until ``batch`` is committed; a failure refuses the success answer."""
         self._wake.set()
         await batch.done.wait()
         return None if batch.ok else JOURNAL_UNAVAILABLE

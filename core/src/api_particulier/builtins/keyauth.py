@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import time
 from collections import OrderedDict
-from typing import TYPE_CHECKING
+from collections.abc import Coroutine
+from typing import TYPE_CHECKING, Any
 
 import structlog
 
@@ -68,32 +69,47 @@ class KeyAuthPlugin:
         await self._has_imported_keys()
 
     @hookimpl
-    async def authenticate(self, call: Call) -> Principal | Denial | None:
+    def authenticate(self, call: Call) -> Principal | Denial | Coroutine[Any, Any, Any] | None:
         if call.query and any(name.lower() in _QUERY_KEY_NAMES for name in call.query):
             return KEY_IN_QUERY
         headers = call.request.headers
         key = headers.get("x-api-key")
         if key is None:
             return None
-        outcome = await self.verify(key.strip())
-        if (
-            isinstance(outcome, Principal)
-            and headers.get("authorization", "")[:7].lower() == "bearer "
-            and not self._bearer_allowed(outcome)
-        ):
+        key = key.strip()
+        bearer = headers.get("authorization", "")[:7].lower() == "bearer "
+        principal = self._cached(key)
+        if principal is not None:
+            return self._with_bearer(principal, bearer)
+        return self._authenticate_from_store(key, bearer)
+
+    async def _authenticate_from_store(self, key: str, bearer: bool) -> Principal | Denial:
+        outcome = await self.verify(key)
+        return self._with_bearer(outcome, bearer) if isinstance(outcome, Principal) else outcome
+
+    def _with_bearer(self, principal: Principal, bearer: bool) -> Principal | Denial:
+        if bearer and not self._bearer_allowed(principal):
             return TOO_MANY_CREDENTIALS
-        return outcome
+        return principal
+
+    def _cached(self, key: str) -> Principal | None:
+        """The principal of a key verified less than ``cache_ttl`` ago and not expired."""
+        cached = self._cache.get(key)
+        if cached is None or cached[1] <= time.monotonic():
+            return None
+        principal = cached[0]
+        if principal.expires_at is not None and principal.expires_at <= time.time():
+            return None
+        return principal
 
     def _bearer_allowed(self, principal: Principal) -> bool:
         return any(step.call(principal=principal) is True for step in self._bearer_steps)
 
     async def verify(self, key: str) -> Principal | Denial:
         now = time.time()
-        cached = self._cache.get(key)
-        if cached is not None and cached[1] > time.monotonic():
-            principal = cached[0]
-            if principal.expires_at is None or principal.expires_at > now:
-                return principal
+        principal = self._cached(key)
+        if principal is not None:
+            return principal
         if keys.is_well_formed(key):
             imported = False
         elif keys.may_be_legacy(key) and await self._has_imported_keys():

@@ -38,9 +38,16 @@ class MemoryBackend:
         return None
 
     async def hit(self, key_id: str, quota: int) -> Decision:
-        return self.limiter.hit(key_id, self.config.share(quota))
+        return self.hit_now(key_id, quota)
 
     async def peek(self, key_id: str, quota: int) -> Decision:
+        return self.peek_now(key_id, quota)
+
+    # Nothing here waits: the plugin calls these directly, without a coroutine per call.
+    def hit_now(self, key_id: str, quota: int) -> Decision:
+        return self.limiter.hit(key_id, self.config.share(quota))
+
+    def peek_now(self, key_id: str, quota: int) -> Decision:
         return self.limiter.peek(key_id, self.config.share(quota))
 
     def state(self) -> dict[str, object]:

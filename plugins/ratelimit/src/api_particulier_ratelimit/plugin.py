@@ -3,7 +3,7 @@ authenticated answer."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Coroutine, Mapping
 from typing import TYPE_CHECKING, Any
 
 import msgspec
@@ -11,11 +11,12 @@ import structlog
 from api_particulier import Call, Denial, Principal, Provider, hookimpl
 from api_particulier.settings import Settings
 
-from .backends import Limiter, build_limiter
+from .backends import Limiter, MemoryBackend, build_limiter
 from .config import RateLimitConfig
 from .headers import rate_limit_headers, refusal
 from .memory import Clock
 from .openapi import document_headers
+from .window import Decision
 
 if TYPE_CHECKING:
     from api_particulier.app import ApiApp
@@ -91,25 +92,42 @@ class RateLimitPlugin:
     # -- requests -------------------------------------------------------------------------
 
     @hookimpl
-    async def check_rate_limit(self, call: Call) -> Denial | None:
+    def check_rate_limit(self, call: Call) -> Denial | Coroutine[Any, Any, Any] | None:
         principal = call.principal
         if principal is None:
             return None
+        limiter = self.limiter
+        if isinstance(limiter, MemoryBackend):
+            return self._admit(call, limiter.hit_now(principal.key_id, self.quota(principal)))
+        return self._check_remotely(call, principal)
+
+    async def _check_remotely(self, call: Call, principal: Principal) -> Denial | None:
         decision = await self.limiter.hit(principal.key_id, self.quota(principal))
+        return self._admit(call, decision)
+
+    def _admit(self, call: Call, decision: Decision) -> Denial | None:
         call.extras[DECISION] = decision
         if decision.admitted:
             return None
         return refusal(decision, self.config.window)
 
     @hookimpl
-    async def response_headers(self, call: Call, status: int) -> None:
+    def response_headers(self, call: Call, status: int) -> Coroutine[Any, Any, Any] | None:
         principal = call.principal
         if principal is None:
-            return
+            return None
         decision = call.extras.get(DECISION)
         if decision is None:
             # Answered before phase 3 (403, 400): report the state, count nothing.
-            decision = await self.limiter.peek(principal.key_id, self.quota(principal))
+            limiter = self.limiter
+            if not isinstance(limiter, MemoryBackend):
+                return self._peek_remotely(call, principal)
+            decision = limiter.peek_now(principal.key_id, self.quota(principal))
+        call.response_headers.update(rate_limit_headers(decision, self.config.window))
+        return None
+
+    async def _peek_remotely(self, call: Call, principal: Principal) -> None:
+        decision = await self.limiter.peek(principal.key_id, self.quota(principal))
         call.response_headers.update(rate_limit_headers(decision, self.config.window))
 
     def quota(self, principal: Principal) -> int:
