@@ -9,7 +9,7 @@ masking shows only what the citizen agreed to share.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Coroutine
 from typing import TYPE_CHECKING, Any
 
 import msgspec
@@ -55,6 +55,25 @@ def build_replay_store(config: ReplayConfig, data_dir: Path) -> ReplayStore:
         return RedisReplayStore(config.redis_url.reveal(), config.redis_prefix)
     path = Path(config.path).expanduser() if config.path else data_dir / "consent-replay.sqlite3"
     return SqliteReplayStore(path)
+
+
+def _evidence_sent(call: Call, policy: Policy) -> tuple[str, str] | None:
+    """The first kind of evidence, in the policy's order, that this request carries.
+
+    Evidence that was sent is always checked when the policy accepts its kind; the order
+    decides only between several sent together. "identifiers" is the fallback when nothing
+    else was sent.
+    """
+    for kind in policy.evidence:
+        if kind == "receipt":
+            receipt = call.request.headers.get(RECEIPT_HEADER)
+            if receipt is not None:
+                return kind, receipt
+        elif kind == "franceconnect":
+            token = _bearer(call)
+            if token is not None:
+                return kind, token
+    return None
 
 
 def _bearer(call: Call) -> str | None:
@@ -122,7 +141,7 @@ class ConsentPlugin:
         return True if policy.accepts("franceconnect") else None
 
     @hookimpl
-    async def check_consent(self, call: Call) -> Denial | None:
+    def check_consent(self, call: Call) -> Denial | Coroutine[Any, Any, Any] | None:
         principal = call.principal
         if call.route is None or principal is None:
             return None  # core routes (introspect) carry no citizen data
@@ -136,16 +155,17 @@ class ConsentPlugin:
         denial = self._check_recipient(call, policy)
         if denial is not None:
             return denial
-        try:
-            denial = await self._check_evidence(call, policy)
-        except EvidenceRefused as refused:
-            log.info(
-                "consent_refused", application_id=principal.application_id, why=refused.why.name
-            )
-            return consent_invalid(refused.why)
-        if denial is not None:
-            log.info("consent_refused", application_id=principal.application_id, why=denial.error)
-        return denial
+        sent = _evidence_sent(call, policy)
+        if sent is not None:
+            # Only evidence that was sent needs waiting on (a replay store, an endpoint).
+            return self._check_sent(call, policy, *sent)
+        if policy.accepts("identifiers"):
+            call.consent_evidence = "identifiers"
+            return None
+        log.info(
+            "consent_refused", application_id=principal.application_id, why=CONSENT_REQUIRED.error
+        )
+        return CONSENT_REQUIRED
 
     def _check_recipient(self, call: Call, policy: Policy) -> Denial | None:
         raw = call.query.get("recipient")
@@ -157,24 +177,25 @@ class ConsentPlugin:
         call.recipient = value
         return None
 
-    async def _check_evidence(self, call: Call, policy: Policy) -> Denial | None:
-        # Evidence that was sent is always checked when the policy accepts its kind; the
-        # policy order decides only between several sent together. "identifiers" is the
-        # fallback when nothing else was sent.
-        for kind in policy.evidence:
+    async def _check_sent(self, call: Call, policy: Policy, kind: str, value: str) -> Denial | None:
+        assert call.principal is not None
+        try:
             if kind == "receipt":
-                receipt = call.request.headers.get(RECEIPT_HEADER)
-                if receipt is not None:
-                    await self._check_receipt(call, policy, receipt)
-                    return None
-            elif kind == "franceconnect":
-                token = _bearer(call)
-                if token is not None:
-                    return await self._check_franceconnect(call, policy, token)
-        if policy.accepts("identifiers"):
-            call.consent_evidence = "identifiers"
-            return None
-        return CONSENT_REQUIRED
+                await self._check_receipt(call, policy, value)
+                denial = None
+            else:
+                denial = await self._check_franceconnect(call, policy, value)
+        except EvidenceRefused as refused:
+            log.info(
+                "consent_refused", application_id=call.principal.application_id,
+                why=refused.why.name,
+            )  # fmt: skip
+            return consent_invalid(refused.why)
+        if denial is not None:
+            log.info(
+                "consent_refused", application_id=call.principal.application_id, why=denial.error
+            )
+        return denial
 
     @staticmethod
     def _effective(call: Call, consented: frozenset[str]) -> frozenset[str]:
