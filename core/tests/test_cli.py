@@ -204,3 +204,22 @@ def test_apps_list_show_and_set(data_dir: Path, capsys: pytest.CaptureFixture[st
     assert "caf-de-paris" in capsys.readouterr().out
     assert main(["apps", "show", "nobody"]) == 1
     assert capsys.readouterr().err == "error: no application named 'nobody'\n"
+
+
+def test_plugins_check_application_settings_before_they_are_saved(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # The bundled plugins, enabled by the embedded defaults, each check their own part.
+    monkeypatch.setenv("API_PARTICULIER_DATA_DIR", str(tmp_path))
+    monkeypatch.delenv("API_PARTICULIER_CONFIG", raising=False)
+    monkeypatch.delenv("API_PARTICULIER_DISABLE_PLUGINS", raising=False)
+    assert main(["keys", "create", "--name", "m", "--setting", "ratelimit.quota=0"]) == 2
+    assert "ratelimit.quota" in capsys.readouterr().err
+    assert main(["apps", "list"]) == 0
+    assert "m" not in capsys.readouterr().out.split()  # nothing was saved
+    assert main(["keys", "create", "--name", "m", "--setting", "ratelimit.quota=5"]) == 0
+    capsys.readouterr()
+    assert main(["apps", "set", "m", "--setting", 'consent.evidence=["receipt"]']) == 2
+    assert "key" in capsys.readouterr().err
+    assert main(["apps", "show", "m"]) == 0
+    assert json.loads(capsys.readouterr().out)["settings"] == {"ratelimit": {"quota": 5}}

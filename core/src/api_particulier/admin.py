@@ -5,12 +5,16 @@ from __future__ import annotations
 import time
 import uuid
 from collections.abc import Iterable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import msgspec
 
 from . import keys
+from .plan import Phase
 from .store import ApiKey, Application, KeyStore
+
+if TYPE_CHECKING:
+    from .app import ApiApp
 
 
 class IssuedKey(msgspec.Struct, frozen=True):
@@ -100,3 +104,11 @@ async def update_settings(
     )
     await store.update_application(updated)
     return updated
+
+
+def settings_problems(app: ApiApp, settings: dict[str, Any]) -> list[str]:
+    """What the enabled plugins find wrong with an application's settings."""
+    problems: list[str] = []
+    for step in app.plan.for_phase(Phase.check_application_settings):
+        problems.extend(step.call(settings=settings) or [])
+    return problems

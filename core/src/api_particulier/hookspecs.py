@@ -14,7 +14,7 @@ the cost of creating and awaiting a coroutine.
 from __future__ import annotations
 
 import argparse
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
 import msgspec
@@ -71,6 +71,18 @@ def register_commands(
     arguments to its own :class:`argparse.ArgumentParser`; ``run(settings, args)`` carries it
     out and returns the exit status. Only enabled plugins are asked. Raise
     :class:`~api_particulier.errors.ApiParticulierError` for a one-line error.
+    """
+
+
+@_spec
+def check_application_settings(settings: Mapping[str, Any]) -> list[str] | None:
+    """Say what is wrong with an application's per-plugin settings before they are saved.
+
+    ``settings`` maps plugin names to their values (``{"ratelimit": {"quota": 5}}``).
+    Return a list of problems (one sentence each) with this plugin's own part, or ``None``
+    when it is fine. The command line (``keys create``, ``apps set``) refuses to save
+    settings any enabled plugin finds wrong, so that a mistake shows at once, not as
+    refused calls later. All implementations run; must be a plain function.
     """
 
 

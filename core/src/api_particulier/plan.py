@@ -25,8 +25,9 @@ class Phase(enum.IntEnum):
     register_config = 0
     register_providers = 1
     register_commands = 2
-    startup = 3
-    amend_openapi = 4
+    check_application_settings = 3
+    startup = 4
+    amend_openapi = 5
     authenticate = 10
     allows_citizen_bearer = 11
     check_consent = 12
@@ -78,6 +79,8 @@ SYNC_ONLY = frozenset(
     {
         Phase.register_config,
         Phase.register_providers,
+        Phase.register_commands,
+        Phase.check_application_settings,
         Phase.amend_openapi,
         Phase.allows_citizen_bearer,
     }

@@ -60,7 +60,10 @@ def mutated(draw: st.DrawFn, original: bytes | str) -> Any:
     # Bytes are mutated as latin-1 text: one character per byte, any byte reachable.
     data = original.decode("latin-1") if isinstance(original, bytes) else original
     pieces = st.text(
-        alphabet=st.characters(max_codepoint=255) if binary else st.characters(),
+        # Text comes from decoded bytes: lone surrogates cannot occur in it.
+        alphabet=st.characters(max_codepoint=255)
+        if binary
+        else st.characters(exclude_categories=("Cs",)),
         min_size=1,
         max_size=8,
     )
@@ -104,10 +107,6 @@ def test_arbitrary_bytes_raise_only_provider_errors(body: bytes, content_type: s
 def test_mutated_inner_documents_raise_only_provider_errors(data: st.DataObject) -> None:
     document = data.draw(mutated(data.draw(st.sampled_from(DOCUMENTS))))
     outcome_of_document(document)
-    try:
-        document.encode("utf-8")
-    except UnicodeEncodeError:
-        return  # a lone surrogate cannot travel on the wire at all
     # The same document, carried as CNAF carries it: escaped text inside the envelope.
     raw, content_type = wire.mtom(wire.envelope(0, document))
     outcome_of_answer(raw, content_type)

@@ -10,7 +10,7 @@ import msgspec
 
 from .. import admin
 from ..app import create_app
-from ..errors import ApiParticulierError
+from ..errors import ApiParticulierError, ConfigError
 from ..settings import Settings
 from ..store import Application, KeyStore
 from .common import (
@@ -100,13 +100,17 @@ def run(settings: Settings, args: argparse.Namespace) -> int:
                 expires_at = parse_date(args.expires)
             except argparse.ArgumentTypeError as exc:
                 raise ApiParticulierError(str(exc)) from None
+        settings = admin.merge_settings(
+            application.settings, parse_settings(args.setting), args.unset
+        )
+        problems = admin.settings_problems(app, settings)
+        if problems:
+            raise ConfigError(problems)
         updated = msgspec.structs.replace(
             application,
             scopes=tuple(sorted(scopes)),
             expires_at=expires_at,
-            settings=admin.merge_settings(
-                application.settings, parse_settings(args.setting), args.unset
-            ),
+            settings=settings,
             **details_from(args),
         )
         await store.update_application(updated)

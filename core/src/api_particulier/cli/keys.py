@@ -9,7 +9,7 @@ from typing import Any
 
 from .. import admin
 from ..app import create_app
-from ..errors import ApiParticulierError
+from ..errors import ApiParticulierError, ConfigError
 from ..settings import Settings
 from .common import (
     add_detail_options,
@@ -75,6 +75,10 @@ def run(settings: Settings, args: argparse.Namespace) -> int:
                 file=sys.stderr,
             )
         existing = await store.application_by_name(args.name)
+        if existing is None and args.setting:
+            problems = admin.settings_problems(app, parse_settings(args.setting))
+            if problems:
+                raise ConfigError(problems)
         if existing is not None and (args.scope or details_from(args) or args.setting):
             print(
                 f"warning: application {args.name} exists: --scope, details and --setting "

@@ -9,7 +9,7 @@ masking shows only what the citizen agreed to share.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Coroutine
+from collections.abc import Callable, Coroutine, Mapping
 from typing import TYPE_CHECKING, Any
 
 import msgspec
@@ -31,7 +31,7 @@ from .denials import (
     consent_invalid,
 )
 from .franceconnect import Introspector, check_active, token_digest
-from .policy import Policy, PolicyCache, PolicyError
+from .policy import Policy, PolicyCache, PolicyError, compile_policy
 from .receipt import ReceiptRules, verify_receipt
 from .replay import MemoryReplayStore, RedisReplayStore, ReplayStore, SqliteReplayStore
 from .siret import is_valid_siret
@@ -139,6 +139,16 @@ class ConsentPlugin:
         except PolicyError:
             return None
         return True if policy.accepts("franceconnect") else None
+
+    @hookimpl
+    def check_application_settings(self, settings: Mapping[str, Any]) -> list[str] | None:
+        if "consent" not in settings:
+            return None
+        try:
+            compile_policy(settings["consent"], self.config.default_policy)
+        except PolicyError as exc:
+            return [str(exc)]
+        return None
 
     @hookimpl
     def check_consent(self, call: Call) -> Denial | Coroutine[Any, Any, Any] | None:

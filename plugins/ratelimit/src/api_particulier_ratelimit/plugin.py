@@ -92,6 +92,18 @@ class RateLimitPlugin:
     # -- requests -------------------------------------------------------------------------
 
     @hookimpl
+    def check_application_settings(self, settings: Mapping[str, Any]) -> list[str] | None:
+        own = settings.get(NAME)
+        if not own:
+            return None
+        if not isinstance(own, Mapping) or set(own) - {"quota"}:
+            return [f"{NAME}: the only application setting is quota"]
+        value = own.get("quota")
+        if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= MAX_QUOTA:
+            return [f"{NAME}.quota must be an integer from 1 to {MAX_QUOTA}"]
+        return None
+
+    @hookimpl
     def check_rate_limit(self, call: Call) -> Denial | Coroutine[Any, Any, Any] | None:
         principal = call.principal
         if principal is None:
