@@ -60,10 +60,8 @@ def mutated(draw: st.DrawFn, original: bytes | str) -> Any:
     # Bytes are mutated as latin-1 text: one character per byte, any byte reachable.
     data = original.decode("latin-1") if isinstance(original, bytes) else original
     pieces = st.text(
-        # Text comes from decoded bytes: lone surrogates cannot occur in it.
-        alphabet=st.characters(max_codepoint=255)
-        if binary
-        else st.characters(exclude_categories=("Cs",)),
+        # Text comes from decoded bytes: only what UTF-8 can carry (no lone surrogates).
+        alphabet=st.characters(max_codepoint=255) if binary else st.characters(codec="utf-8"),
         min_size=1,
         max_size=8,
     )
