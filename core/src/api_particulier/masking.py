@@ -21,19 +21,12 @@ def compile_fields(tree: Mapping[str, Any]) -> Compiled:
     )
 
 
-def mask(
-    tree: Mapping[str, Any], data: Mapping[str, Any], scopes: frozenset[str]
-) -> dict[str, Any]:
-    """Copy from ``data`` the leaves of ``tree`` whose scope is in ``scopes``.
-
-    Containers (nested mappings of ``tree``) are always present, possibly empty. A leaf the
-    provider did not return (an optional field) stays absent.
-    """
-    return apply(compile_fields(tree), data, scopes)
-
-
 def apply(compiled: Compiled, data: Mapping[str, Any], scopes: frozenset[str]) -> dict[str, Any]:
-    """:func:`mask` with a tree compiled by :func:`compile_fields`."""
+    """Copy from ``data`` the leaves of ``compiled`` whose scope is in ``scopes``.
+
+    Containers are always present, possibly empty. A leaf the provider did not return (an
+    optional field) stays absent.
+    """
     out: dict[str, Any] = {}
     for key, node in compiled:
         if type(node) is str:

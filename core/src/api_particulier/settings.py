@@ -37,9 +37,6 @@ class Secret(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
         except KeyError:
             raise ConfigError([f"environment variable {self.env} is not set"]) from None
 
-    def is_set(self) -> bool:
-        return self.env in os.environ
-
 
 class JournalConfig(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
     # "batched": rows are written by a background task, off the request path.

@@ -160,7 +160,3 @@ class KeyAuthPlugin:
         self._cache[key] = (principal, time.monotonic() + self._ttl)
         while len(self._cache) > self._size:
             self._cache.popitem(last=False)
-
-    def forget(self) -> None:
-        """Drop every cached key, e.g. after a revocation made in this process."""
-        self._cache.clear()
