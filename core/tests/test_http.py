@@ -4,28 +4,41 @@ from __future__ import annotations
 
 import hashlib
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 from typing import Any
 
 import anyio
+import msgspec
 import pytest
 import yaml
 from api_particulier import (
     Call,
     Denial,
+    Provider,
     ProviderBadResponse,
     ProviderRateLimited,
+    ProviderRoute,
     ProviderTimeout,
     ProviderUnavailable,
     SubjectNotFound,
     admin,
     hookimpl,
 )
+from api_particulier.settings import Settings
 from api_particulier.testing import HookRecorder, TestClient, app_client, make_settings
 from openapi_spec_validator import validate
 
-from .support import ALL_ECHO_SCOPES, CODE_MESSAGE, GOOD_PARAMS, NUMERO_MESSAGE, EchoProvider
+from .support import (
+    ALL_ECHO_SCOPES,
+    CODE_MESSAGE,
+    ECHO_FIELDS,
+    GOOD_PARAMS,
+    NUMERO_MESSAGE,
+    EchoParams,
+    EchoProvider,
+    Person,
+)
 
 pytestmark = pytest.mark.anyio
 
@@ -239,6 +252,53 @@ async def test_masking_follows_the_scopes(echo: Any) -> None:
     )
     assert masked.json() == {"personne": {}, "revenu": None}
     assert "do not show" not in full.text + masked.text
+
+
+class Exact(msgspec.Struct, frozen=True):
+    """Declares exactly the echo field tree: seen with every scope, it is encoded as it is."""
+
+    personne: Person
+    revenu: int | None
+
+
+class ExactProvider(EchoProvider):
+    @hookimpl
+    def register_providers(self, register: Callable[[Provider], None], settings: Settings) -> None:
+        route = ProviderRoute(
+            path="/api/v2/exact",
+            params=EchoParams,
+            response=Exact,
+            fields=ECHO_FIELDS,
+            fetch=self.fetch,
+            summary="Exact",
+        )
+        register(Provider(name="exact", routes=(route,)))
+
+
+async def test_masking_when_the_response_struct_is_encoded_as_it_is(tmp_path: Path) -> None:
+    provider = ExactProvider()
+    async with app_client(make_settings(tmp_path), plugins={"exact": provider}) as client:
+        every = await client.key(ALL_ECHO_SCOPES)
+        some = await client.key(["echo_nom"])
+        provider.outcome = lambda call: Exact(personne=Person(nom="MARTIN", age=42), revenu=7)
+        full = await client.http.get(
+            "/api/v2/exact", params=GOOD_PARAMS, headers={"X-Api-Key": every}
+        )
+        assert full.content == b'{"personne":{"nom":"MARTIN","age":42},"revenu":7}'
+        part = await client.http.get(
+            "/api/v2/exact", params=GOOD_PARAMS, headers={"X-Api-Key": some}
+        )
+        assert part.json() == {"personne": {"nom": "MARTIN"}}
+        # A provider that puts something else than the declared Struct inside is masked
+        # field by field: what it added is not shown.
+        provider.outcome = lambda call: Exact(
+            personne={"nom": "MARTIN", "age": 42, "secret": "do not show"},  # type: ignore[arg-type]
+            revenu=7,
+        )
+        smuggled = await client.http.get(
+            "/api/v2/exact", params=GOOD_PARAMS, headers={"X-Api-Key": every}
+        )
+        assert smuggled.json() == {"personne": {"nom": "MARTIN", "age": 42}, "revenu": 7}
 
 
 @pytest.mark.parametrize(

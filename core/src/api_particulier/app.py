@@ -31,6 +31,7 @@ from .responses import (
     METHOD_NOT_ALLOWED,
     NOT_FOUND,
     SERVICE_UNAVAILABLE,
+    error_answer,
     error_response,
     json_response,
     request_id,
@@ -238,8 +239,8 @@ class ApiApp:
 
 
 class _PipelineEndpoint:
-    """A route's ASGI application: the pipeline, without Starlette's per-request endpoint
-    wrapper (the pipeline renders every error itself)."""
+    """A route's ASGI application: the pipeline, without Starlette's request, response and
+    endpoint wrapper (the pipeline renders every answer itself)."""
 
     __slots__ = ("endpoint", "handle")
 
@@ -249,12 +250,14 @@ class _PipelineEndpoint:
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         try:
-            response = await self.handle(Request(scope, receive), self.endpoint)
+            answer = await self.handle(scope, receive, self.endpoint)
         except Exception as exc:
             # The pipeline contains plugin failures; this is the net for its own.
             log.error("unhandled_error", exc_info=exc)
-            response = error_response(INTERNAL_ERROR, 500)
-        await response(scope, receive, send)
+            answer = error_answer(INTERNAL_ERROR, 500)
+        start = {"type": "http.response.start", "status": answer.status, "headers": answer.headers}
+        await send(start)
+        await send({"type": "http.response.body", "body": answer.body})
 
 
 async def _await(result: Any) -> None:

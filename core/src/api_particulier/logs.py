@@ -1,8 +1,8 @@
 """Logging: JSON lines in production, readable lines in a terminal.
 
-Request context (request id, route, key id) is bound per request by the pipeline through
-structlog's contextvars. What is logged is chosen at each call site: never keys, citizen
-identifiers, names or query strings.
+Request context (request id, route, key id) is added to each line from the request being
+served in the current context (:data:`current_call`). What is logged is chosen at each
+call site: never keys, citizen identifiers, names or query strings.
 """
 
 from __future__ import annotations
@@ -10,9 +10,13 @@ from __future__ import annotations
 import logging
 import sys
 import traceback
-from typing import Literal
+from contextvars import ContextVar
+from typing import TYPE_CHECKING, Literal
 
 import structlog
+
+if TYPE_CHECKING:
+    from .types import Call
 
 _LEVELS = {
     "debug": logging.DEBUG,
@@ -32,6 +36,7 @@ def configure_logging(
     structlog.configure(
         processors=[
             structlog.contextvars.merge_contextvars,
+            add_request_context,
             structlog.processors.add_log_level,
             structlog.processors.TimeStamper(fmt="iso", utc=True),
             redact_exception,
@@ -83,4 +88,22 @@ def redact_exception(
             )
             current = current.__cause__ or current.__context__
         event["exception"] = chain
+    return event
+
+
+# The request being served in this context. One variable set per request is cheaper than
+# binding each field; the fields are read only when a line is actually written.
+current_call: ContextVar[Call | None] = ContextVar("api_particulier_call", default=None)
+
+
+def add_request_context(
+    logger: object, name: str, event: structlog.typing.EventDict
+) -> structlog.typing.EventDict:
+    """Add the request id, route and key id of the request being served, if any."""
+    call = current_call.get()
+    if call is not None:
+        event.setdefault("request_id", call.request_id)
+        event.setdefault("route", call.route_path)
+        principal = call.principal
+        event.setdefault("key_id", principal.key_id if principal is not None else None)
     return event

@@ -20,29 +20,41 @@ from typing import Any
 import anyio
 import msgspec
 import structlog
-from starlette.requests import Request
-from starlette.responses import Response
+from starlette.types import Receive, Scope
 
 from .errors import ProviderError
-from .masking import Compiled, apply, compile_fields
+from .logs import current_call
+from .masking import Compiled, Shape, apply, compile_fields, conforms, full_shape
 from .params import InvalidParams, ParamsValidator, parse_query
 from .plan import Phase, Plan, Step
 from .responses import (
     ACCESS_DENIED,
     INSUFFICIENT_SCOPES,
     INTERNAL_ERROR,
-    denial_response,
-    error_response,
-    json_response,
-    request_id,
+    Answer,
+    choose_request_id,
+    denial_answer,
+    error_answer,
 )
 from .types import Call, CallRecord, Denial, ErrorBody, Principal, ProviderRoute
 
 log = structlog.get_logger("api_particulier.pipeline")
-_bind = structlog.contextvars.bind_contextvars
 _encode = msgspec.json.Encoder().encode
 
 Handler = Callable[[Call], Awaitable[Any]]
+# Headers the core writes itself; a plugin's response header of the same name is dropped.
+_CORE_HEADERS = frozenset({b"content-length", b"content-type", b"x-request-id"})
+# Plugins' header names, encoded once each (they are a few constants).
+_encoded_names: dict[str, bytes] = {}
+
+
+def _header_name(name: str) -> bytes:
+    encoded = _encoded_names.get(name)
+    if encoded is None:
+        encoded = name.lower().encode("latin-1")
+        if len(_encoded_names) < 256:
+            _encoded_names[name] = encoded
+    return encoded
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,9 +68,13 @@ class Endpoint:
     validator: ParamsValidator | None = None
     scopes: frozenset[str] = frozenset()
     fields: Compiled = ()
+    # Set when a payload of the route's response type, seen with every scope, can be
+    # encoded as it is (see masking.full_shape).
+    shape: Shape | None = None
 
     @classmethod
     def for_provider(cls, provider: str, route: ProviderRoute) -> Endpoint:
+        fields = compile_fields(route.fields)
         return cls(
             path=route.path,
             handler=route.fetch,
@@ -66,7 +82,8 @@ class Endpoint:
             route=route,
             validator=ParamsValidator(route.params),
             scopes=route.scopes,
-            fields=compile_fields(route.fields),
+            fields=fields,
+            shape=full_shape(fields, route.response) if route.render is None else None,
         )
 
 
@@ -104,67 +121,77 @@ class Pipeline:
         # Read once: a per-request debug line must cost nothing when debug is off.
         self.log_requests = log.is_enabled_for(logging.DEBUG)
 
-    async def handle(self, request: Request, endpoint: Endpoint) -> Response:
+    async def handle(self, scope: Scope, receive: Receive, endpoint: Endpoint) -> Answer:
+        # ASGI servers give header names in lower case; the first of a repeated name wins,
+        # as with Starlette's Headers.
+        headers = {
+            name.decode("latin-1"): value.decode("latin-1")
+            for name, value in reversed(scope["headers"])
+        }
         call = Call(
-            request=request,
-            request_id=request_id(request),
+            scope=scope,
+            receive=receive,
+            headers=headers,
+            request_id=choose_request_id(scope, headers.get("x-request-id")),
             route=endpoint.route,
             route_path=endpoint.path,
-            query=parse_query(request.scope["query_string"]),
+            query=parse_query(scope["query_string"]),
         )
-        # Each request runs in a task of its own, so these bindings end with it; key_id is
-        # reset for servers that run requests in one task (test clients).
-        _bind(request_id=call.request_id, route=endpoint.path, key_id=None)
+        token = current_call.set(call)
         try:
-            response, error = await self._phases(call, endpoint)
+            return await self._answer(call, endpoint)
+        finally:
+            current_call.reset(token)
+
+    async def _answer(self, call: Call, endpoint: Endpoint) -> Answer:
+        try:
+            answer = await self._phases(call, endpoint)
         except Exception as exc:
             # The phases contain what plugins raise; this is a fault of the core itself.
             log.error("unhandled_error", exc_info=exc)
-            response, error = error_response(INTERNAL_ERROR, 500), INTERNAL_ERROR.error
+            answer = error_answer(INTERNAL_ERROR, 500)
         except BaseException:
             # Cancelled (client gone, shutdown): the request still gets its journal row.
             with anyio.CancelScope(shield=True):
                 await self._record(call, endpoint, 499, "client_closed_request")
             raise
         if call.principal is not None and self.response_headers:
-            await self._decorate(call, response.status_code)
-        veto = await self._record(call, endpoint, response.status_code, error)
-        if veto is not None and 200 <= response.status_code < 300:
-            response, error = denial_response(veto), veto.error
-        # Appended to the raw list: MutableHeaders would rescan it for every header.
-        raw = response.raw_headers
+            await self._decorate(call, answer.status)
+        veto = await self._record(call, endpoint, answer.status, answer.error)
+        if veto is not None and 200 <= answer.status < 300:
+            answer = denial_answer(veto)
+        raw = answer.headers
         raw.append((b"x-request-id", call.request_id.encode("latin-1")))
         if call.response_headers:
-            present = {name for name, _ in raw}
+            # Only refusals carry headers of their own (retry-after); others hold the core's.
+            present = {name for name, _ in raw} if len(raw) > 3 else _CORE_HEADERS
             for name, value in call.response_headers.items():
-                encoded = name.lower().encode("latin-1")
+                encoded = _header_name(name)
                 if encoded not in present:
                     raw.append((encoded, value.encode("latin-1")))
-        return response
+        return answer
 
-    async def _phases(self, call: Call, endpoint: Endpoint) -> tuple[Response, str | None]:
+    async def _phases(self, call: Call, endpoint: Endpoint) -> Answer:
         try:
             outcome = await _run_steps(self.authenticate, call)
             if not isinstance(outcome, Principal):
-                denial = outcome if isinstance(outcome, Denial) else ACCESS_DENIED
-                return denial_response(denial), denial.error
+                return denial_answer(outcome if isinstance(outcome, Denial) else ACCESS_DENIED)
             call.principal = outcome
             call.scopes = outcome.scopes
-            _bind(key_id=outcome.key_id)
 
             if endpoint.validator is not None:
                 if endpoint.scopes.isdisjoint(call.scopes):
-                    return denial_response(INSUFFICIENT_SCOPES), INSUFFICIENT_SCOPES.error
+                    return denial_answer(INSUFFICIENT_SCOPES)
                 try:
                     call.params = endpoint.validator.validate(call.query)
                 except InvalidParams as invalid:
                     body = ErrorBody("bad_request", invalid.reason, invalid.message)
-                    return error_response(body, 400), body.error
+                    return error_answer(body, 400)
 
             for steps in (self.check_consent, self.check_rate_limit):
                 denial = await _run_steps(steps, call)
                 if denial is not None:
-                    return denial_response(denial), denial.error
+                    return denial_answer(denial)
         except PluginFailure as failure:
             log.error(
                 "plugin_failed",
@@ -172,33 +199,39 @@ class Pipeline:
                 phase=failure.phase,
                 exc_info=failure.__cause__,
             )
-            return error_response(INTERNAL_ERROR, 500), INTERNAL_ERROR.error
+            return error_answer(INTERNAL_ERROR, 500)
         return await self._fetch(call, endpoint)
 
-    async def _fetch(self, call: Call, endpoint: Endpoint) -> tuple[Response, str | None]:
+    async def _fetch(self, call: Call, endpoint: Endpoint) -> Answer:
         try:
             payload = await endpoint.handler(call)
         except ProviderError as exc:
             headers = {"retry-after": str(exc.retry_after)} if exc.retry_after else None
             log.info("provider_error", plugin=endpoint.provider, error=exc.error, status=exc.status)
-            return error_response(
-                ErrorBody(exc.error, exc.reason, exc.message), exc.status, headers
-            ), exc.error
+            return error_answer(ErrorBody(exc.error, exc.reason, exc.message), exc.status, headers)
         except Exception as exc:
             log.error("plugin_failed", plugin=endpoint.provider, phase="fetch", exc_info=exc)
-            return error_response(INTERNAL_ERROR, 500), INTERNAL_ERROR.error
+            return error_answer(INTERNAL_ERROR, 500)
         route = endpoint.route
-        if route is None:
-            return json_response(payload), None
         try:
+            if route is None:
+                return Answer(200, _encode(payload))
+            shape = endpoint.shape
+            if (
+                shape is not None
+                and endpoint.scopes <= call.scopes
+                and conforms(payload, route.response, shape)
+            ):
+                # Every field is visible: the Struct encodes to the masked body as it is.
+                return Answer(200, _encode(payload))
             data = payload if isinstance(payload, dict) else msgspec.to_builtins(payload)
             body = apply(endpoint.fields, data, call.scopes)
             if route.render is not None:
                 body = route.render(body)
-            return json_response(_encode(body)), None
+            return Answer(200, _encode(body))
         except Exception as exc:
             log.error("render_failed", plugin=endpoint.provider, phase="fetch", exc_info=exc)
-            return error_response(INTERNAL_ERROR, 500), INTERNAL_ERROR.error
+            return error_answer(INTERNAL_ERROR, 500)
 
     async def _decorate(self, call: Call, status: int) -> None:
         for step in self.response_headers:

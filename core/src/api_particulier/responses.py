@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 import random
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, MutableMapping
 from typing import Any
 
 import msgspec
@@ -27,7 +27,12 @@ def request_id(conn: HTTPConnection) -> str:
     existing = scope.get(_SCOPE_KEY)
     if existing is not None:
         return str(existing)
-    incoming = conn.headers.get("x-request-id")
+    return choose_request_id(scope, conn.headers.get("x-request-id"))
+
+
+def choose_request_id(scope: MutableMapping[str, Any], incoming: str | None) -> str:
+    """Keep ``incoming`` (the caller's ``X-Request-Id``) if well formed, else make one; the
+    choice is remembered in the ASGI scope, so that every answer to the request agrees."""
     if incoming is not None and _WELL_FORMED_REQUEST_ID.match(incoming):
         chosen = incoming
     else:
@@ -59,6 +64,46 @@ def new_request_id() -> str:
     h = f"{_bits(128):032x}"
     variant = "89ab"[int(h[16], 16) & 3]
     return f"{h[:8]}-{h[8:12]}-4{h[13:16]}-{variant}{h[17:20]}-{h[20:]}"
+
+
+class Answer:
+    """A JSON answer of the pipeline, sent straight as ASGI messages (no Response object:
+    this runs on every data call)."""
+
+    __slots__ = ("body", "error", "headers", "status")
+
+    def __init__(
+        self,
+        status: int,
+        body: bytes,
+        error: str | None = None,
+        headers: Mapping[str, str] | None = None,
+    ) -> None:
+        self.status = status
+        self.body = body
+        # The error code of a non-2xx answer, for the journal.
+        self.error = error
+        self.headers: list[tuple[bytes, bytes]] = [
+            (b"content-length", str(len(body)).encode()),
+            _JSON_CONTENT_TYPE,
+        ]
+        if headers:
+            self.headers += [
+                (name.lower().encode("latin-1"), value.encode("latin-1"))
+                for name, value in headers.items()
+            ]
+
+
+_JSON_CONTENT_TYPE = (b"content-type", JSON_MEDIA_TYPE.encode())
+
+
+def error_answer(body: ErrorBody, status: int, headers: Mapping[str, str] | None = None) -> Answer:
+    return Answer(status, _encoder.encode(body), body.error, headers)
+
+
+def denial_answer(denial: Denial) -> Answer:
+    body = ErrorBody(error=denial.error, reason=denial.reason, message=denial.message)
+    return Answer(denial.status, _encoder.encode(body), denial.error, denial.headers)
 
 
 class JSONBytesResponse(Response):

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Awaitable, Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
@@ -15,6 +15,7 @@ import msgspec
 
 if TYPE_CHECKING:
     from starlette.requests import Request
+    from starlette.types import Receive, Scope
 
 
 class Principal(msgspec.Struct, frozen=True, kw_only=True):
@@ -135,29 +136,70 @@ class Provider:
     health: Callable[[], Awaitable[bool]] | None = None
 
 
-@dataclass(eq=False, slots=True, kw_only=True)
 class Call:
     """The state of one request as it moves through the phases.
 
     Plugins read it and may write ``scopes`` (narrowing only), ``response_headers``,
     ``consent_evidence``, ``recipient``, ``cache_hit`` and ``extras``.
+
+    ``headers`` maps each request header's lower-case name to its value (the first one when
+    a name is repeated); ``request`` builds a Starlette ``Request`` for the rarer needs.
     """
 
-    request: Request
-    request_id: str
-    route: ProviderRoute | None
-    route_path: str
-    # The query string, parsed once (a name given twice keeps its last value).
-    query: dict[str, str] = field(default_factory=dict)
-    started: float = field(default_factory=time.perf_counter)
-    principal: Principal | None = None
-    params: msgspec.Struct | None = None
-    scopes: frozenset[str] = frozenset()
-    response_headers: dict[str, str] = field(default_factory=dict)
-    consent_evidence: str | None = None
-    recipient: str | None = None
-    cache_hit: bool = False
-    extras: dict[str, Any] = field(default_factory=dict)
+    __slots__ = (
+        "_receive",
+        "cache_hit",
+        "consent_evidence",
+        "extras",
+        "headers",
+        "params",
+        "principal",
+        "query",
+        "recipient",
+        "request_id",
+        "response_headers",
+        "route",
+        "route_path",
+        "scope",
+        "scopes",
+        "started",
+    )
+
+    def __init__(
+        self,
+        *,
+        scope: Scope,
+        receive: Receive,
+        headers: dict[str, str],
+        request_id: str,
+        route: ProviderRoute | None,
+        route_path: str,
+        query: dict[str, str],
+    ) -> None:
+        self.scope = scope
+        self._receive = receive
+        self.headers = headers
+        self.request_id = request_id
+        self.route = route
+        self.route_path = route_path
+        # The query string, parsed once (a name given twice keeps its last value).
+        self.query = query
+        self.started = time.perf_counter()
+        self.principal: Principal | None = None
+        self.params: msgspec.Struct | None = None
+        self.scopes: frozenset[str] = frozenset()
+        self.response_headers: dict[str, str] = {}
+        self.consent_evidence: str | None = None
+        self.recipient: str | None = None
+        self.cache_hit = False
+        self.extras: dict[str, Any] = {}
+
+    @property
+    def request(self) -> Request:
+        """The Starlette request (built on demand: most calls only need ``headers``)."""
+        from starlette.requests import Request
+
+        return Request(self.scope, self._receive)
 
     def subject(self) -> dict[str, str]:
         """The validated parameters that identify the citizen, as strings by their query

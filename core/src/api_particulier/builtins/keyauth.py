@@ -72,7 +72,7 @@ class KeyAuthPlugin:
     def authenticate(self, call: Call) -> Principal | Denial | Coroutine[Any, Any, Any] | None:
         if call.query and any(name.lower() in _QUERY_KEY_NAMES for name in call.query):
             return KEY_IN_QUERY
-        headers = call.request.headers
+        headers = call.headers
         key = headers.get("x-api-key")
         if key is None:
             return None

@@ -66,7 +66,7 @@ def _evidence_sent(call: Call, policy: Policy) -> tuple[str, str] | None:
     """
     for kind in policy.evidence:
         if kind == "receipt":
-            receipt = call.request.headers.get(RECEIPT_HEADER)
+            receipt = call.headers.get(RECEIPT_HEADER)
             if receipt is not None:
                 return kind, receipt
         elif kind == "franceconnect":
@@ -77,7 +77,7 @@ def _evidence_sent(call: Call, policy: Policy) -> tuple[str, str] | None:
 
 
 def _bearer(call: Call) -> str | None:
-    value = call.request.headers.get("authorization")
+    value = call.headers.get("authorization")
     if value is None or value[:7].lower() != "bearer ":
         return None
     return value[7:].strip()

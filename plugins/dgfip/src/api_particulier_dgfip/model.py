@@ -56,11 +56,17 @@ class FoyerFiscal(msgspec.Struct, frozen=True, kw_only=True):
 
 
 class AvisImposition(msgspec.Struct, frozen=True, kw_only=True):
-    """The full, unmasked body of a tax notice."""
+    """The full, unmasked body of a tax notice.
+
+    The fields are declared in the order of the answer (routes.FIELDS), so that a notice
+    seen with every scope is encoded as it is.
+    """
 
     declarant1: Declarant
     declarant2: Declarant
     foyerFiscal: FoyerFiscal
+    # "dd/mm/yyyy", "-" or other text as published; absent when the notice has none.
+    dateRecouvrement: str | UnsetType = UNSET
     dateEtablissement: str
     nombreParts: int | float
     situationFamille: str
@@ -72,8 +78,6 @@ class AvisImposition(msgspec.Struct, frozen=True, kw_only=True):
     revenuFiscalReference: int | None
     anneeImpots: str
     anneeRevenus: str
-    # "dd/mm/yyyy", "-" or other text as published; absent when the notice has none.
-    dateRecouvrement: str | UnsetType = UNSET
     # Present only when a newer corrective notice exists.
     erreurCorrectif: str | UnsetType = UNSET
     # Present only when the year is split in two notices (e.g. a spouse died).
