@@ -31,7 +31,6 @@ from .responses import (
     METHOD_NOT_ALLOWED,
     NOT_FOUND,
     SERVICE_UNAVAILABLE,
-    error_answer,
     error_response,
     json_response,
     request_id,
@@ -91,9 +90,9 @@ class ApiApp:
         # answer itself, and they carry the traffic. Everything else (HEAD, unknown paths,
         # wrong methods, lifespan) goes through Starlette.
         if scope["type"] == "http" and scope["method"] == "GET":
-            endpoint = self._direct.get(scope["path"])
-            if endpoint is not None:
-                await endpoint(scope, receive, send)
+            direct = self._direct.get(scope["path"])
+            if direct is not None:
+                await self.pipeline.serve(scope, receive, send, direct.endpoint)
                 return
         await self.starlette(scope, receive, send)
 
@@ -242,22 +241,14 @@ class _PipelineEndpoint:
     """A route's ASGI application: the pipeline, without Starlette's request, response and
     endpoint wrapper (the pipeline renders every answer itself)."""
 
-    __slots__ = ("endpoint", "handle")
+    __slots__ = ("endpoint", "serve")
 
     def __init__(self, pipeline: Pipeline, endpoint: Endpoint) -> None:
-        self.handle = pipeline.handle
+        self.serve = pipeline.serve
         self.endpoint = endpoint
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        try:
-            answer = await self.handle(scope, receive, self.endpoint)
-        except Exception as exc:
-            # The pipeline contains plugin failures; this is the net for its own.
-            log.error("unhandled_error", exc_info=exc)
-            answer = error_answer(INTERNAL_ERROR, 500)
-        start = {"type": "http.response.start", "status": answer.status, "headers": answer.headers}
-        await send(start)
-        await send({"type": "http.response.body", "body": answer.body})
+        await self.serve(scope, receive, send, self.endpoint)
 
 
 async def _await(result: Any) -> None:

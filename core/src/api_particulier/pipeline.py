@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Coroutine
 from dataclasses import dataclass
 from types import CoroutineType
 from typing import Any
@@ -20,13 +20,13 @@ from typing import Any
 import anyio
 import msgspec
 import structlog
-from starlette.types import Receive, Scope
+from starlette.types import Receive, Scope, Send
 
 from .errors import ProviderError
 from .logs import current_call
 from .masking import Compiled, Shape, apply, compile_fields, conforms, full_shape
 from .params import InvalidParams, ParamsValidator, parse_query
-from .plan import Phase, Plan, Step
+from .plan import Phase, Plan
 from .responses import (
     ACCESS_DENIED,
     INSUFFICIENT_SCOPES,
@@ -87,39 +87,29 @@ class Endpoint:
         )
 
 
-class PluginFailure(Exception):
-    """An implementation raised outside the error tree; carries where, never what."""
-
-    def __init__(self, plugin: str, phase: str) -> None:
-        self.plugin = plugin
-        self.phase = phase
-        super().__init__(f"{plugin} failed in {phase}")
-
-
-async def _run_steps(steps: tuple[Step, ...], argument: Any) -> Any:
-    """Await each step in order; return the first non-None result."""
-    for step in steps:
-        try:
-            result = step.function(argument) if step.argnames else step.function()
-            if step.is_async or type(result) is CoroutineType:
-                result = await result
-        except Exception as exc:
-            raise PluginFailure(step.plugin, step.phase.name) from exc
-        if result is not None:
-            return result
-    return None
-
-
 class Pipeline:
     def __init__(self, plan: Plan) -> None:
         self.plan = plan
         self.authenticate = plan.for_phase(Phase.authenticate)
         self.check_consent = plan.for_phase(Phase.check_consent)
         self.check_rate_limit = plan.for_phase(Phase.check_rate_limit)
+        self.policies = self.check_consent + self.check_rate_limit
         self.response_headers = plan.for_phase(Phase.response_headers)
         self.record_call = plan.for_phase(Phase.record_call)
         # Read once: a per-request debug line must cost nothing when debug is off.
         self.log_requests = log.is_enabled_for(logging.DEBUG)
+
+    async def serve(self, scope: Scope, receive: Receive, send: Send, endpoint: Endpoint) -> None:
+        """Answer one request of ``endpoint`` as an ASGI application."""
+        try:
+            answer = await self.handle(scope, receive, endpoint)
+        except Exception as exc:
+            # The pipeline contains plugin failures; this is the net for its own.
+            log.error("unhandled_error", exc_info=exc)
+            answer = error_answer(INTERNAL_ERROR, 500)
+        start = {"type": "http.response.start", "status": answer.status, "headers": answer.headers}
+        await send(start)
+        await send({"type": "http.response.body", "body": answer.body})
 
     async def handle(self, scope: Scope, receive: Receive, endpoint: Endpoint) -> Answer:
         # ASGI servers give header names in lower case; the first of a repeated name wins,
@@ -139,41 +129,52 @@ class Pipeline:
         )
         token = current_call.set(call)
         try:
-            return await self._answer(call, endpoint)
+            try:
+                answer = await self._phases(call, endpoint)
+            except Exception as exc:
+                # The phases contain what plugins raise; this is a fault of the core itself.
+                log.error("unhandled_error", exc_info=exc)
+                answer = error_answer(INTERNAL_ERROR, 500)
+            except BaseException:
+                # Cancelled (client gone, shutdown): the request still gets its journal row.
+                with anyio.CancelScope(shield=True):
+                    await _settle(self._record(call, endpoint, 499, "client_closed_request"))
+                raise
+            if call.principal is not None and self.response_headers:
+                pending = self._decorate(call, answer.status)
+                if pending:
+                    await _settle(pending)
+            veto = self._record(call, endpoint, answer.status, answer.error)
+            if veto is not None and not isinstance(veto, Denial):
+                veto = await veto
+            if veto is not None and 200 <= answer.status < 300:
+                answer = denial_answer(veto)
         finally:
             current_call.reset(token)
-
-    async def _answer(self, call: Call, endpoint: Endpoint) -> Answer:
-        try:
-            answer = await self._phases(call, endpoint)
-        except Exception as exc:
-            # The phases contain what plugins raise; this is a fault of the core itself.
-            log.error("unhandled_error", exc_info=exc)
-            answer = error_answer(INTERNAL_ERROR, 500)
-        except BaseException:
-            # Cancelled (client gone, shutdown): the request still gets its journal row.
-            with anyio.CancelScope(shield=True):
-                await self._record(call, endpoint, 499, "client_closed_request")
-            raise
-        if call.principal is not None and self.response_headers:
-            await self._decorate(call, answer.status)
-        veto = await self._record(call, endpoint, answer.status, answer.error)
-        if veto is not None and 200 <= answer.status < 300:
-            answer = denial_answer(veto)
         raw = answer.headers
         raw.append((b"x-request-id", call.request_id.encode("latin-1")))
         if call.response_headers:
             # Only refusals carry headers of their own (retry-after); others hold the core's.
             present = {name for name, _ in raw} if len(raw) > 3 else _CORE_HEADERS
             for name, value in call.response_headers.items():
-                encoded = _header_name(name)
+                encoded = _encoded_names.get(name) or _header_name(name)
                 if encoded not in present:
                     raw.append((encoded, value.encode("latin-1")))
         return answer
 
     async def _phases(self, call: Call, endpoint: Endpoint) -> Answer:
+        # The loops over the steps are written out here rather than in a helper: this runs
+        # on every request, and a coroutine per phase costs more than the phase itself.
+        step = None
         try:
-            outcome = await _run_steps(self.authenticate, call)
+            outcome = None
+            for step in self.authenticate:
+                outcome = step.function(call) if step.argnames else step.function()
+                if type(outcome) is CoroutineType or step.is_async:
+                    outcome = await outcome
+                if outcome is not None:
+                    break
+            step = None
             if not isinstance(outcome, Principal):
                 return denial_answer(outcome if isinstance(outcome, Denial) else ACCESS_DENIED)
             call.principal = outcome
@@ -188,17 +189,17 @@ class Pipeline:
                     body = ErrorBody("bad_request", invalid.reason, invalid.message)
                     return error_answer(body, 400)
 
-            for steps in (self.check_consent, self.check_rate_limit):
-                denial = await _run_steps(steps, call)
+            for step in self.policies:
+                denial = step.function(call) if step.argnames else step.function()
+                if type(denial) is CoroutineType or step.is_async:
+                    denial = await denial
                 if denial is not None:
                     return denial_answer(denial)
-        except PluginFailure as failure:
-            log.error(
-                "plugin_failed",
-                plugin=failure.plugin,
-                phase=failure.phase,
-                exc_info=failure.__cause__,
-            )
+            step = None
+        except Exception as exc:
+            if step is None:
+                raise
+            log.error("plugin_failed", plugin=step.plugin, phase=step.phase.name, exc_info=exc)
             return error_answer(INTERNAL_ERROR, 500)
         return await self._fetch(call, endpoint)
 
@@ -233,21 +234,27 @@ class Pipeline:
             log.error("render_failed", plugin=endpoint.provider, phase="fetch", exc_info=exc)
             return error_answer(INTERNAL_ERROR, 500)
 
-    async def _decorate(self, call: Call, status: int) -> None:
+    def _decorate(self, call: Call, status: int) -> list[Any]:
+        """Run every response_headers step; return what is left to await."""
+        pending: list[Any] = []
         for step in self.response_headers:
             try:
                 if step.argnames == ("call", "status"):
                     result = step.function(call, status)
                 else:
                     result = step.call(call=call, status=status)
-                if step.is_async or type(result) is CoroutineType:
-                    await result
             except Exception as exc:
                 log.error("plugin_failed", plugin=step.plugin, phase=step.phase.name, exc_info=exc)
+                continue
+            if type(result) is CoroutineType or step.is_async:
+                pending.append((step, result))
+        return pending
 
-    async def _record(
+    def _record(
         self, call: Call, endpoint: Endpoint, status: int, error: str | None
-    ) -> Denial | None:
+    ) -> Denial | Coroutine[Any, Any, Denial | None] | None:
+        """Run every record_call step: the veto, or a coroutine giving it when a step
+        must be awaited (a journal that must commit before answering)."""
         principal = call.principal
         record = CallRecord(
             request_id=call.request_id,
@@ -264,16 +271,43 @@ class Pipeline:
             error=error,
         )
         veto: Denial | None = None
+        pending: list[Any] = []
         for step in self.record_call:
             try:
                 result = step.function(record) if step.argnames else step.function()
-                if step.is_async or type(result) is CoroutineType:
-                    result = await result
             except Exception as exc:
                 log.error("plugin_failed", plugin=step.plugin, phase="record_call", exc_info=exc)
                 continue
-            if isinstance(result, Denial) and veto is None:
+            if type(result) is CoroutineType or step.is_async:
+                pending.append((step, result))
+            elif isinstance(result, Denial) and veto is None:
                 veto = result
         if self.log_requests:
             log.debug("request", status=status, latency_ms=record.latency_ms, error=error)
+        if pending:
+            return _first_veto(veto, pending)
         return veto
+
+
+async def _settle(pending: list[Any] | Denial | Coroutine[Any, Any, Any] | None) -> None:
+    """Await what a sync runner left pending, logging failures (their results are unused)."""
+    if type(pending) is CoroutineType:
+        await pending
+    elif isinstance(pending, list):
+        for step, awaitable in pending:
+            try:
+                await awaitable
+            except Exception as exc:
+                log.error("plugin_failed", plugin=step.plugin, phase=step.phase.name, exc_info=exc)
+
+
+async def _first_veto(veto: Denial | None, pending: list[Any]) -> Denial | None:
+    for step, awaitable in pending:
+        try:
+            result = await awaitable
+        except Exception as exc:
+            log.error("plugin_failed", plugin=step.plugin, phase="record_call", exc_info=exc)
+            continue
+        if isinstance(result, Denial) and veto is None:
+            veto = result
+    return veto

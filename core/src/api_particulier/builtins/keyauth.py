@@ -70,8 +70,9 @@ class KeyAuthPlugin:
 
     @hookimpl
     def authenticate(self, call: Call) -> Principal | Denial | Coroutine[Any, Any, Any] | None:
-        if call.query and any(name.lower() in _QUERY_KEY_NAMES for name in call.query):
-            return KEY_IN_QUERY
+        for name in call.query:
+            if name.lower() in _QUERY_KEY_NAMES:
+                return KEY_IN_QUERY
         headers = call.headers
         key = headers.get("x-api-key")
         if key is None:

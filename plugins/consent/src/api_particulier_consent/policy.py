@@ -92,8 +92,21 @@ class PolicyCache:
         self._default = tuple(default)
         self._size = size
         self._entries: OrderedDict[tuple[str, bytes], Policy | PolicyError] = OrderedDict()
+        self._last: dict[str, tuple[Any, Policy]] = {}
 
     def get(self, application_id: str, raw: Any) -> Policy:
+        # The key cache hands over the same settings object call after call: recognising
+        # it saves encoding it (the memo holds it, so its identity cannot be reused).
+        last = self._last.get(application_id)
+        if last is not None and last[0] is raw:
+            return last[1]
+        policy = self._lookup(application_id, raw)
+        if len(self._last) >= self._size:
+            self._last.clear()
+        self._last[application_id] = (raw, policy)
+        return policy
+
+    def _lookup(self, application_id: str, raw: Any) -> Policy:
         try:
             fingerprint = msgspec.json.encode(raw, order="sorted")
         except (TypeError, msgspec.EncodeError):
