@@ -269,18 +269,23 @@ _INSERT_CALLS = (
 )
 
 
-def _insert_calls(connection: sqlite3.Connection, records: Sequence[CallRecord]) -> None:
+def _call_parameters(records: Sequence[CallRecord]) -> tuple[list[tuple[Any, ...]], list[Any]]:
+    """The parameters of the 64-row statements, and the rows left over."""
     # The columns follow CallRecord's fields, so a row is the record as a tuple.
     rows = [msgspec.structs.astuple(record) for record in records]
     whole = len(rows) - len(rows) % _ROWS_PER_STATEMENT
-    connection.executemany(
-        _INSERT_CALLS,
-        (
-            tuple(chain.from_iterable(rows[start : start + _ROWS_PER_STATEMENT]))
-            for start in range(0, whole, _ROWS_PER_STATEMENT)
-        ),
-    )
-    connection.executemany(_INSERT_CALL, rows[whole:])
+    statements = [
+        tuple(chain.from_iterable(rows[start : start + _ROWS_PER_STATEMENT]))
+        for start in range(0, whole, _ROWS_PER_STATEMENT)
+    ]
+    return statements, rows[whole:]
+
+
+def _insert_calls(
+    connection: sqlite3.Connection, statements: list[tuple[Any, ...]], rest: list[Any]
+) -> None:
+    connection.executemany(_INSERT_CALLS, statements)
+    connection.executemany(_INSERT_CALL, rest)
 
 
 class SQLiteJournalStore:
@@ -302,7 +307,10 @@ class SQLiteJournalStore:
         self._db.close()
 
     async def write_calls(self, records: Sequence[CallRecord]) -> None:
-        await self._db.arun(lambda c: _transaction(c, lambda: _insert_calls(c, records)))
+        # Parameters are built here, on the event loop's thread: the writer thread then holds
+        # the GIL only to bind them, and the loop is not kept waiting for it.
+        statements, rest = _call_parameters(records)
+        await self._db.arun(lambda c: _transaction(c, lambda: _insert_calls(c, statements, rest)))
 
     async def count_successful_data_calls(self, since: float) -> int:
         row = await self._db.arun(
