@@ -3,15 +3,12 @@
 
 from __future__ import annotations
 
-import gc
-
 from .app import create_app
 from .logs import configure_logging
+from .runtime import prepare_for_serving
 from .settings import load_settings
 
 _settings = load_settings()
 configure_logging(_settings.core.log_format, _settings.core.log_level)
 app = create_app(_settings)
-# What was built lives as long as the process: keep it out of the cyclic collector's way,
-# so that its full passes stay short under load.
-gc.freeze()
+prepare_for_serving()

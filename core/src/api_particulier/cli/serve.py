@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import argparse
-import gc
 import os
 import sys
 from typing import Any
 
 from .. import admin
 from ..app import ApiApp, create_app
+from ..runtime import prepare_for_serving
 from ..settings import Settings
 from .common import all_scopes, with_stores
 
@@ -80,7 +80,6 @@ def run(settings: Settings, args: argparse.Namespace) -> int:
         os.environ["API_PARTICULIER_WORKERS"] = str(workers)
         uvicorn.run("api_particulier.asgi:app", workers=workers, **options)
     else:
-        # The application lives as long as the process: out of the cyclic collector's way.
-        gc.freeze()
+        prepare_for_serving()
         uvicorn.run(app, **options)
     return 0

@@ -60,8 +60,9 @@ def parse_result_page(page: str) -> AvisImposition:
 
 def _parse(page: str) -> AvisImposition:
     # Plain substring checks first: each CSS query walks the whole tree, and most pages
-    # carry none of these markers.
-    if "nterdit" in page.lower() and _INTERDIT.search(page):
+    # carry none of these markers. Lower-casing the page to look for the marker would cost
+    # more than the rest of these checks: its usual spellings are looked for instead.
+    if ("nterdit" in page or "NTERDIT" in page) and _INTERDIT.search(page):
         raise rate_limited()
     tree = LexborHTMLParser(page)
     if "nonTrouve" in page and _first(tree, "#nonTrouve") is not None:
