@@ -111,10 +111,13 @@ def start(target: Target) -> None:
             "--loop", "uvloop", "--log-level", "warning", "--no-access-log", target.app,
         ]  # fmt: skip
     else:
+        # Every server runs with the options `api-particulier serve` gives uvicorn (no
+        # proxy headers, no Server header), so that only the applications differ.
         command = [
             sys.executable, "-m", "uvicorn", target.app, "--host", "127.0.0.1",
             "--port", str(target.port), "--no-access-log", "--log-level", "warning",
-            "--loop", "uvloop", "--http", "httptools",
+            "--loop", "uvloop", "--http", "httptools", "--no-proxy-headers",
+            "--no-server-header",
         ]  # fmt: skip
     env = {**os.environ, "PYTHONPATH": str(ROOT / "bench"), **target.env}
     target.process = subprocess.Popen(pinned(0, command), env=env, cwd=ROOT)
