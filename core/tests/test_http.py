@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import time
+import uuid
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 from typing import Any
@@ -73,7 +74,9 @@ async def test_ping_and_request_id(echo: Any) -> None:
     assert response.status_code == 200
     assert response.json() == "pong"
     assert response.headers["content-type"] == "application/json; charset=utf-8"
-    assert len(response.headers["x-request-id"]) == 36
+    made = response.headers["x-request-id"]
+    assert str(uuid.UUID(made)) == made
+    assert uuid.UUID(made).version == 4 and uuid.UUID(made).variant == uuid.RFC_4122
 
     echoed = await client.http.get("/api/ping", headers={"X-Request-Id": "abc-123-def"})
     assert echoed.headers["x-request-id"] == "abc-123-def"
@@ -573,3 +576,14 @@ async def test_a_fault_of_the_core_is_a_500_recorded_as_such(echo: Any) -> None:
     assert response.status_code == 500
     assert response.json()["error"] == "internal_error"
     assert [(r.status, r.error) for r in recorder.records] == [(500, "internal_error")]
+
+
+def test_generated_request_ids_are_canonical_uuid4() -> None:
+    from api_particulier.responses import new_request_id
+
+    made = [new_request_id() for _ in range(2000)]
+    assert len(set(made)) == len(made)
+    for text in made:
+        parsed = uuid.UUID(text)
+        assert str(parsed) == text
+        assert parsed.version == 4 and parsed.variant == uuid.RFC_4122

@@ -61,9 +61,13 @@ def new_request_id() -> str:
     system's randomness at start suffices (a system call per request costs more than the
     rest of the id).
     """
-    h = f"{_bits(128):032x}"
-    variant = "89ab"[int(h[16], 16) & 3]
-    return f"{h[:8]}-{h[8:12]}-4{h[13:16]}-{variant}{h[17:20]}-{h[20:]}"
+    h = "%032x" % (_bits(128) & _UUID4_KEEP | _UUID4_SET)
+    return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
+
+
+# RFC 9562: version 4 in the 4 bits at 76-79, variant 0b10 in the 2 bits at 62-63.
+_UUID4_KEEP = ~((0xF << 76) | (0x3 << 62)) & ((1 << 128) - 1)
+_UUID4_SET = (0x4 << 76) | (0x2 << 62)
 
 
 class Answer:
