@@ -2,8 +2,9 @@
 
 The limiter needs three commands (EVALSHA, EVAL, PING) on the request path, where a
 general-purpose client costs several times the whole per-request budget (see the plugin's
-documentation for the measurements). Requests are written as they come; replies arrive in
-the same order and resolve a FIFO of futures. A call that misses its deadline closes the
+documentation for the measurements). Requests made during one turn of the event loop are
+written together at its end (one system call for all of them); replies arrive in the same
+order and resolve a FIFO of futures. A call that misses its deadline closes the
 connection: a hung server must not accumulate a backlog, and whatever it still owes is
 failed at once; the next call reconnects.
 """
@@ -20,6 +21,8 @@ from typing import Any, cast
 from urllib.parse import parse_qs, unquote, urlsplit
 
 DEFAULT_PORT = 6379
+# Bound on the encoded commands kept for reuse (a few per active key).
+_ENCODED_KEPT = 4096
 
 
 class RedisError(Exception):
@@ -99,6 +102,8 @@ class _Connection(asyncio.Protocol):
         self.watchdog: asyncio.TimerHandle | None = None
         self.buffer = b""
         self.closed = False
+        # Requests not written yet; flushed by a callback at the end of this loop turn.
+        self.outbox: list[bytes] = []
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         # uvloop's transports do not derive from asyncio.Transport but offer its methods.
@@ -142,19 +147,27 @@ class _Connection(asyncio.Protocol):
     def send(self, payload: bytes, future: asyncio.Future[Any]) -> None:
         """Write one request; raise :class:`RedisError` if the connection is gone (its
         loss may not have been reported yet)."""
-        transport = self.transport
-        if not self.usable or transport is None:
+        if not self.usable:
             raise RedisError("connection to Redis closed")
-        try:
-            transport.write(payload)
-        except (RuntimeError, OSError):
-            # uvloop raises on a transport closed under our feet.
-            self.abort()
-            raise RedisError("connection to Redis closed") from None
+        if not self.outbox:
+            self.loop.call_soon(self._flush)
+        self.outbox.append(payload)
         self.pending.append(future)
         self.deadlines.append(self.loop.time() + self.timeout)
         if self.watchdog is None:
             self.watchdog = self.loop.call_later(self.timeout / 4, self._watch)
+
+    def _flush(self) -> None:
+        outbox, self.outbox = self.outbox, []
+        transport = self.transport
+        if self.closed or transport is None:
+            return  # connection_lost failed what was waiting
+        try:
+            transport.write(b"".join(outbox) if len(outbox) > 1 else outbox[0])
+        except (RuntimeError, OSError):
+            # uvloop raises on a transport closed under our feet; the callers waiting on
+            # these requests learn it from connection_lost.
+            self.abort()
 
     def _watch(self) -> None:
         self.watchdog = None
@@ -231,6 +244,9 @@ class RespClient:
         self.timeout = timeout
         self._conn: _Connection | None = None
         self._lock = asyncio.Lock()
+        # Encoded commands by their arguments: the limiter sends the same few commands
+        # (one per key, quota and mode) over and over.
+        self._encoded: dict[tuple[bytes | str | int, ...], bytes] = {}
 
     @property
     def connected(self) -> bool:
@@ -284,7 +300,12 @@ class RespClient:
     async def execute(self, *args: bytes | str | int) -> Any:
         """Send one command and wait for its reply, at most ``self.timeout`` seconds (plus
         as much to reconnect first if the connection was closed)."""
-        payload = encode(args)
+        payload = self._encoded.get(args)
+        if payload is None:
+            payload = encode(args)
+            if len(self._encoded) >= _ENCODED_KEPT:
+                self._encoded.clear()
+            self._encoded[args] = payload
         conn = self._conn
         if conn is None or not conn.usable:
             conn = await self._reconnect()
