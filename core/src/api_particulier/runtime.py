@@ -16,8 +16,10 @@ GC_YOUNG = 10_000
 # glibc's malloc gives memory back to the system whenever the top of its heap is free
 # beyond a threshold, and serves big blocks with mmap: an HTML parser that allocates and
 # frees a few hundred kilobytes per page then pays system calls and page faults on every
-# call. Keeping up to this much (and serving blocks below it from the heap) avoids that.
-MALLOC_KEEP = 64 * 1024 * 1024
+# call. Keeping up to this much free at the top of the heap, and serving blocks below
+# MALLOC_HEAP_BLOCKS from the heap, avoids that for a few megabytes of memory.
+MALLOC_KEEP = 16 * 1024 * 1024
+MALLOC_HEAP_BLOCKS = 4 * 1024 * 1024
 _M_TRIM_THRESHOLD = -1
 _M_MMAP_THRESHOLD = -3
 
@@ -42,5 +44,4 @@ def _keep_freed_memory() -> None:
     except (OSError, AttributeError):
         return  # not glibc (musl, macOS): nothing to tune
     mallopt(_M_TRIM_THRESHOLD, MALLOC_KEEP)
-    # mmap's threshold cannot exceed 32 MiB on 64-bit glibc.
-    mallopt(_M_MMAP_THRESHOLD, 32 * 1024 * 1024)
+    mallopt(_M_MMAP_THRESHOLD, MALLOC_HEAP_BLOCKS)
