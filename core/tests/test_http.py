@@ -486,6 +486,7 @@ async def test_denial_headers_and_response_headers(tmp_path: Path) -> None:
         @hookimpl
         def response_headers(self, call: Call, status: int) -> None:
             call.response_headers["ratelimit-limit"] = "20"
+            call.encoded_response_headers += [(b"x-encoded", b"1"), (b"retry-after", b"99")]
 
     provider = EchoProvider()
     async with app_client(
@@ -497,9 +498,14 @@ async def test_denial_headers_and_response_headers(tmp_path: Path) -> None:
         assert forbidden.headers["ratelimit-limit"] == "20"
         over = await client.http.get("/api/introspect", headers={"X-Api-Key": key, "x-over": "1"})
         assert over.status_code == 429
-        assert over.headers["retry-after"] == "1"
+        # The denial's own header wins over a plugin's, encoded or not.
+        assert over.headers.get_list("retry-after") == ["1"]
+        assert over.headers["x-encoded"] == "1"
+        fine = await client.http.get("/api/introspect", headers={"X-Api-Key": key})
+        assert fine.headers["x-encoded"] == "1" and fine.headers["retry-after"] == "99"
         anonymous = await client.http.get("/api/introspect")
         assert "ratelimit-limit" not in anonymous.headers
+        assert "x-encoded" not in anonymous.headers
 
 
 async def test_a_reused_request_id_still_gets_one_row_per_request(echo: Any) -> None:

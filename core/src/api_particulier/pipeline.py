@@ -153,13 +153,17 @@ class Pipeline:
             current_call.reset(token)
         raw = answer.headers
         raw.append((b"x-request-id", call.request_id.encode("latin-1")))
-        if call.response_headers:
+        texts, encoded = call.response_headers, call.encoded_response_headers
+        if texts or encoded:
             # Only refusals carry headers of their own (retry-after); others hold the core's.
             present = {name for name, _ in raw} if len(raw) > 3 else _CORE_HEADERS
-            for name, value in call.response_headers.items():
-                encoded = _encoded_names.get(name) or _header_name(name)
-                if encoded not in present:
-                    raw.append((encoded, value.encode("latin-1")))
+            for name, value in texts.items():
+                name_bytes = _encoded_names.get(name) or _header_name(name)
+                if name_bytes not in present:
+                    raw.append((name_bytes, value.encode("latin-1")))
+            for pair in encoded:
+                if pair[0] not in present:
+                    raw.append(pair)
         return answer
 
     async def _phases(self, call: Call, endpoint: Endpoint) -> Answer:

@@ -139,8 +139,9 @@ class Provider:
 class Call:
     """The state of one request as it moves through the phases.
 
-    Plugins read it and may write ``scopes`` (narrowing only), ``response_headers``,
-    ``consent_evidence``, ``recipient``, ``cache_hit`` and ``extras``.
+    Plugins read it and may write ``scopes`` (narrowing only), ``response_headers`` (or
+    ``encoded_response_headers``), ``consent_evidence``, ``recipient``, ``cache_hit`` and
+    ``extras``.
 
     ``headers`` maps each request header's lower-case name to its value (the first one when
     a name is repeated); ``request`` builds a Starlette ``Request`` for the rarer needs.
@@ -150,6 +151,7 @@ class Call:
         "_receive",
         "cache_hit",
         "consent_evidence",
+        "encoded_response_headers",
         "extras",
         "headers",
         "params",
@@ -189,6 +191,9 @@ class Call:
         self.params: msgspec.Struct | None = None
         self.scopes: frozenset[str] = frozenset()
         self.response_headers: dict[str, str] = {}
+        # Headers already lower-cased and encoded, for plugins that add the same ones to
+        # every answer: they skip the encoding of ``response_headers``.
+        self.encoded_response_headers: list[tuple[bytes, bytes]] = []
         self.consent_evidence: str | None = None
         self.recipient: str | None = None
         self.cache_hit = False

@@ -13,7 +13,7 @@ from api_particulier.settings import Settings
 
 from .backends import Limiter, MemoryBackend, build_limiter
 from .config import RateLimitConfig
-from .headers import rate_limit_headers, refusal
+from .headers import encoded_rate_limit_headers, refusal
 from .memory import Clock
 from .openapi import document_headers
 from .window import Decision
@@ -135,12 +135,12 @@ class RateLimitPlugin:
             if not isinstance(limiter, MemoryBackend):
                 return self._peek_remotely(call, principal)
             decision = limiter.peek_now(principal.key_id, self.quota(principal))
-        call.response_headers.update(rate_limit_headers(decision, self.config.window))
+        call.encoded_response_headers += encoded_rate_limit_headers(decision, self.config.window)
         return None
 
     async def _peek_remotely(self, call: Call, principal: Principal) -> None:
         decision = await self.limiter.peek(principal.key_id, self.quota(principal))
-        call.response_headers.update(rate_limit_headers(decision, self.config.window))
+        call.encoded_response_headers += encoded_rate_limit_headers(decision, self.config.window)
 
     def quota(self, principal: Principal) -> int:
         """The application's own quota (``ratelimit.quota`` in its settings), else the
