@@ -100,12 +100,24 @@ def _first(tree: LexborHTMLParser, selector: str) -> LexborNode | None:
     return found[0] if found else None
 
 
+def _cell_tag_ids() -> frozenset[int]:
+    """lexbor's ids of ``td`` and ``th``: comparing ids spares building each tag's name."""
+    sample = LexborHTMLParser("<table><tr><td></td><th></th></tr></table>")
+    return frozenset(node.tag_id for node in sample.css("td, th"))
+
+
+_CELLS = _cell_tag_ids()
+
+
 def _cells(row: LexborNode) -> list[LexborNode]:
-    return [child for child in row.iter() if child.tag in ("td", "th")]
+    cells = _CELLS
+    return [child for child in row.iter() if child.tag_id in cells]
 
 
 def _text(node: LexborNode) -> str:
-    return node.text(deep=True) or ""
+    # lexbor's own textContent: the text of every descendant, as text(deep=True) gives it
+    # but without a Python callback per text node.
+    return node.text_lexbor() or ""
 
 
 def _table_fields(tree: LexborHTMLParser) -> dict[str, Any]:
