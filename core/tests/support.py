@@ -42,7 +42,14 @@ ECHO_FIELDS = {
 
 
 class EchoProvider:
-    """A provider whose behaviour each test sets: a body, or an exception to raise."""
+    """A provider whose behaviour each test sets: a body, or an exception to raise.
+
+    Subclasses may serve another path or declare another response Struct.
+    """
+
+    name = "echo"
+    path = "/api/v2/echo"
+    response: type[msgspec.Struct] = EchoBody
 
     def __init__(self) -> None:
         self.calls: list[dict[str, str]] = []
@@ -53,16 +60,21 @@ class EchoProvider:
     @hookimpl
     def register_providers(self, register: Callable[[Provider], None], settings: Settings) -> None:
         route = ProviderRoute(
-            path="/api/v2/echo",
+            path=self.path,
             params=EchoParams,
-            response=EchoBody,
+            response=self.response,
             fields=ECHO_FIELDS,
             fetch=self.fetch,
             summary="Echo",
             provider_statuses=(404, 502, 503, 504),
         )
         register(
-            Provider(name="echo", routes=(route,), health_path="/api/echo/ping", health=self.health)
+            Provider(
+                name=self.name,
+                routes=(route,),
+                health_path=f"/api/{self.name}/ping",
+                health=self.health,
+            )
         )
 
     async def fetch(self, call: Call) -> Any:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 import time
 import uuid
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
@@ -16,27 +16,22 @@ import yaml
 from api_particulier import (
     Call,
     Denial,
-    Provider,
     ProviderBadResponse,
     ProviderRateLimited,
-    ProviderRoute,
     ProviderTimeout,
     ProviderUnavailable,
     SubjectNotFound,
     admin,
     hookimpl,
 )
-from api_particulier.settings import Settings
 from api_particulier.testing import HookRecorder, TestClient, app_client, make_settings
 from openapi_spec_validator import validate
 
 from .support import (
     ALL_ECHO_SCOPES,
     CODE_MESSAGE,
-    ECHO_FIELDS,
     GOOD_PARAMS,
     NUMERO_MESSAGE,
-    EchoParams,
     EchoProvider,
     Person,
 )
@@ -265,17 +260,9 @@ class Exact(msgspec.Struct, frozen=True):
 
 
 class ExactProvider(EchoProvider):
-    @hookimpl
-    def register_providers(self, register: Callable[[Provider], None], settings: Settings) -> None:
-        route = ProviderRoute(
-            path="/api/v2/exact",
-            params=EchoParams,
-            response=Exact,
-            fields=ECHO_FIELDS,
-            fetch=self.fetch,
-            summary="Exact",
-        )
-        register(Provider(name="exact", routes=(route,)))
+    name = "exact"
+    path = "/api/v2/exact"
+    response = Exact
 
 
 async def test_masking_when_the_response_struct_is_encoded_as_it_is(tmp_path: Path) -> None:
