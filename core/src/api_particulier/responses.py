@@ -163,9 +163,3 @@ def error_response(
     body: ErrorBody, status: int, headers: Mapping[str, str] | None = None
 ) -> Response:
     return JSONBytesResponse(body, status_code=status, headers=headers)
-
-
-def denial_response(denial: Denial, headers: Mapping[str, str] | None = None) -> Response:
-    merged = {**(headers or {}), **denial.headers}
-    body = ErrorBody(error=denial.error, reason=denial.reason, message=denial.message)
-    return JSONBytesResponse(body, status_code=denial.status, headers=merged)
