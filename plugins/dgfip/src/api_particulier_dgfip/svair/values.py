@@ -27,7 +27,19 @@ def clean(text: str) -> str:
 
 
 def normalise_label(text: str) -> str:
-    return _squeeze(clean(text)).casefold()
+    """A row label as the parser compares it: entities resolved, spaces squeezed, case
+    folded. Labels are the same few strings on every page: each is normalised once."""
+    found = _labels.get(text)
+    if found is None:
+        found = _squeeze(clean(text)).casefold()
+        if len(_labels) >= _LABELS_KEPT:  # pages with labels never seen: stay bounded
+            _labels.clear()
+        _labels[text] = found
+    return found
+
+
+_labels: dict[str, str] = {}
+_LABELS_KEPT = 512
 
 
 def _squeeze(text: str, separator: str = " ") -> str:
