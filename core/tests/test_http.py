@@ -580,3 +580,29 @@ def test_generated_request_ids_are_canonical_uuid4() -> None:
         parsed = uuid.UUID(text)
         assert str(parsed) == text
         assert parsed.version == 4 and parsed.variant == uuid.RFC_4122
+
+
+async def test_request_headers_may_come_as_any_iterable(echo: Any) -> None:
+    # ASGI promises an iterable of pairs, not a list: a server may pass a generator.
+    client, _, _ = echo
+    key = await client.key(ALL_ECHO_SCOPES)
+    pairs = [(b"x-api-key", key.encode()), (b"x-request-id", b"from-a-generator")]
+    scope = {
+        "type": "http",
+        "method": "GET",
+        "path": "/api/v2/echo",
+        "raw_path": b"/api/v2/echo",
+        "query_string": b"numero=12345&code=AB",
+        "headers": (pair for pair in pairs),
+    }
+    sent: list[dict[str, Any]] = []
+
+    async def receive() -> dict[str, Any]:
+        return {"type": "http.request", "body": b"", "more_body": False}
+
+    async def send(message: dict[str, Any]) -> None:
+        sent.append(message)
+
+    await client.app(scope, receive, send)
+    assert sent[0]["status"] == 200
+    assert (b"x-request-id", b"from-a-generator") in sent[0]["headers"]

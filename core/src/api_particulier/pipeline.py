@@ -113,10 +113,12 @@ class Pipeline:
 
     async def handle(self, scope: Scope, receive: Receive, endpoint: Endpoint) -> Answer:
         # ASGI servers give header names in lower case; the first of a repeated name wins,
-        # as with Starlette's Headers.
+        # as with Starlette's Headers. ASGI only promises an iterable of pairs.
+        raw_headers = scope["headers"]
+        if type(raw_headers) is not list:
+            raw_headers = list(raw_headers)
         headers = {
-            name.decode("latin-1"): value.decode("latin-1")
-            for name, value in reversed(scope["headers"])
+            name.decode("latin-1"): value.decode("latin-1") for name, value in reversed(raw_headers)
         }
         call = Call(
             scope=scope,
