@@ -121,14 +121,19 @@ def start(target: Target) -> None:
         ]  # fmt: skip
     env = {**os.environ, "PYTHONPATH": str(ROOT / "bench"), **target.env}
     target.process = subprocess.Popen(pinned(0, command), env=env, cwd=ROOT)
+    wait_for_port(target.port, target.name)
+
+
+def wait_for_port(port: int, what: str) -> None:
+    """Return once something accepts connections on ``port`` (30 s at most)."""
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
         try:
-            with socket.create_connection(("127.0.0.1", target.port), timeout=0.2):
+            with socket.create_connection(("127.0.0.1", port), timeout=0.2):
                 return
         except OSError:
             time.sleep(0.05)
-    raise RuntimeError(f"{target.name} did not start")
+    raise RuntimeError(f"{what} did not start")
 
 
 def stop(target: Target) -> None:
@@ -287,14 +292,7 @@ class Helper:
         self.process = subprocess.Popen(
             pinned(1, self.command), stdout=subprocess.DEVNULL, cwd=ROOT
         )
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline:
-            try:
-                with socket.create_connection(("127.0.0.1", self.port), timeout=0.2):
-                    return
-            except OSError:
-                time.sleep(0.05)
-        raise RuntimeError(f"{self.command[0]} did not start")
+        wait_for_port(self.port, self.command[0])
 
     def stop(self) -> None:
         if self.process is not None:

@@ -1,4 +1,4 @@
-"""The benchmark runs end to end (tiny durations: it measures nothing here)."""
+"""The benchmark scripts run end to end (tiny durations: they measure nothing here)."""
 
 from __future__ import annotations
 
@@ -6,32 +6,25 @@ import subprocess
 import sys
 from pathlib import Path
 
-BENCH = Path(__file__).resolve().parent.parent / "bench" / "run.py"
+BENCH = Path(__file__).resolve().parent.parent / "bench"
+# One short round, driven by the Python load generator (wrk may not be installed).
+TINY = ("--duration", "0.5", "--rounds", "1", "--warmup", "0.2", "--load", "python")
 
 
-def test_the_benchmark_runs_and_prints_its_table() -> None:
+def run_script(name: str, *args: str) -> list[str]:
     result = subprocess.run(
-        [
-            sys.executable,
-            str(BENCH),
-            "--duration",
-            "0.5",
-            "--rounds",
-            "1",
-            "--warmup",
-            "0.2",
-            "--load",
-            "python",
-            "--only",
-            "sandbox (memory",
-        ],
+        [sys.executable, str(BENCH / name), *args, *TINY],
         capture_output=True,
         text=True,
         timeout=300,
         check=False,
     )
     assert result.returncode == 0, result.stderr[-2000:]
-    lines = result.stdout.splitlines()
+    return result.stdout.splitlines()
+
+
+def test_the_benchmark_runs_and_prints_its_table() -> None:
+    lines = run_script("run.py", "--only", "sandbox (memory")
     rows = {
         line[:34].strip(): line[34:].split()
         for line in lines
@@ -45,27 +38,7 @@ def test_the_benchmark_runs_and_prints_its_table() -> None:
 
 
 def test_the_configuration_comparison_runs() -> None:
-    result = subprocess.run(
-        [
-            sys.executable,
-            str(BENCH.with_name("compare.py")),
-            "pipeline",
-            "core-only",
-            "--duration",
-            "0.5",
-            "--rounds",
-            "1",
-            "--warmup",
-            "0.2",
-            "--load",
-            "python",
-        ],
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
-    )
-    assert result.returncode == 0, result.stderr[-2000:]
-    rows = {line.split()[0]: line.split()[1:] for line in result.stdout.splitlines()[2:]}
+    lines = run_script("compare.py", "pipeline", "core-only")
+    rows = {line.split()[0]: line.split()[1:] for line in lines[2:]}
     assert set(rows) == {"pipeline", "core-only", "starlette"}
     assert all(float(cpu) > 0 for cpu, _ in rows.values())
