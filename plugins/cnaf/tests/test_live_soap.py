@@ -17,6 +17,7 @@ from api_particulier_cnaf.simulator.server import Answer, CnafSimulator
 from api_particulier_cnaf.tls import client_context
 
 from .test_parser import EXPECTED, HEADER_2017, header_for
+from .test_routes_sandbox import MAGIC_CASES
 
 pytestmark = pytest.mark.anyio
 
@@ -104,15 +105,7 @@ async def test_only_cnaf_enfants_over_the_live_backend(client: TestClient) -> No
 
 @pytest.mark.parametrize(
     ("code_postal", "status", "error"),
-    [
-        ("33404", 404, "not_found"),
-        ("33400", 400, "bad_request"),
-        ("33503", 503, "data_provider_error"),
-        ("33599", 503, "data_provider_error"),
-        ("33502", 502, "invalid_response"),
-        ("33500", 503, "data_provider_error"),
-        ("33504", 504, "timeout_error"),
-    ],
+    MAGIC_CASES,
 )
 async def test_magic_identifiers_over_the_wire(
     client: TestClient, code_postal: str, status: int, error: str

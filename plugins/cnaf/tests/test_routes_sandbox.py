@@ -158,6 +158,17 @@ async def test_a_key_without_any_cnaf_scope_is_403_and_never_reaches_the_backend
     assert backend.calls == 0
 
 
+# The magic postcodes of the sandbox and the simulator: (codePostal, status, error).
+MAGIC_CASES = [
+    ("33404", 404, "not_found"),
+    ("33400", 400, "bad_request"),
+    ("33503", 503, "data_provider_error"),
+    ("33599", 503, "data_provider_error"),
+    ("33502", 502, "invalid_response"),
+    ("33500", 503, "data_provider_error"),
+    ("33504", 504, "timeout_error"),
+]
+
 UNKNOWN = {
     "error": "data_provider_error",
     "reason": "Unknown error code 134",
@@ -167,15 +178,7 @@ UNKNOWN = {
 
 @pytest.mark.parametrize(
     ("code_postal", "status", "error"),
-    [
-        ("33404", 404, "not_found"),
-        ("33400", 400, "bad_request"),
-        ("33503", 503, "data_provider_error"),
-        ("33599", 503, "data_provider_error"),
-        ("33502", 502, "invalid_response"),
-        ("33500", 503, "data_provider_error"),
-        ("33504", 504, "timeout_error"),
-    ],
+    MAGIC_CASES,
 )
 async def test_magic_identifiers(
     client: TestClient, code_postal: str, status: int, error: str
