@@ -101,17 +101,28 @@ class Pipeline:
 
     async def serve(self, scope: Scope, receive: Receive, send: Send, endpoint: Endpoint) -> None:
         """Answer one request of ``endpoint`` as an ASGI application."""
+        # handle() puts the request in the log context; it is undone here, once the
+        # request is over, so that even the net below logs with it.
+        token = current_call.set(None)
         try:
-            answer = await self.handle(scope, receive, endpoint)
-        except Exception as exc:
-            # The pipeline contains plugin failures; this is the net for its own.
-            log.error("unhandled_error", exc_info=exc)
-            answer = error_answer(INTERNAL_ERROR, 500)
-        start = {"type": "http.response.start", "status": answer.status, "headers": answer.headers}
-        await send(start)
-        await send({"type": "http.response.body", "body": answer.body})
+            try:
+                answer = await self.handle(scope, receive, endpoint)
+            except Exception as exc:
+                # The pipeline contains plugin failures; this is the net for its own.
+                log.error("unhandled_error", exc_info=exc)
+                answer = error_answer(INTERNAL_ERROR, 500)
+            start = {
+                "type": "http.response.start",
+                "status": answer.status,
+                "headers": answer.headers,
+            }
+            await send(start)
+            await send({"type": "http.response.body", "body": answer.body})
+        finally:
+            current_call.reset(token)
 
     async def handle(self, scope: Scope, receive: Receive, endpoint: Endpoint) -> Answer:
+        """Run the phases; the request becomes the log context (serve() undoes it)."""
         # ASGI servers give header names in lower case; the first of a repeated name wins,
         # as with Starlette's Headers. ASGI only promises an iterable of pairs.
         raw_headers = scope["headers"]
@@ -129,36 +140,34 @@ class Pipeline:
             route_path=endpoint.path,
             query=parse_query(scope["query_string"]),
         )
-        token = current_call.set(call)
+        current_call.set(call)
         try:
-            try:
-                answer = await self._phases(call, endpoint)
-            except Exception as exc:
-                # The phases contain what plugins raise; this is a fault of the core itself.
-                log.error("unhandled_error", exc_info=exc)
-                answer = error_answer(INTERNAL_ERROR, 500)
-            except BaseException:
-                # Cancelled (client gone, shutdown): the request still gets its journal row.
-                with anyio.CancelScope(shield=True):
-                    await _settle(self._record(call, endpoint, 499, "client_closed_request"))
-                raise
-            if call.principal is not None and self.response_headers:
-                pending = self._decorate(call, answer.status)
-                if pending:
-                    await _settle(pending)
-            veto = self._record(call, endpoint, answer.status, answer.error)
-            if veto is not None and not isinstance(veto, Denial):
-                veto = await veto
-            if veto is not None and 200 <= answer.status < 300:
-                answer = denial_answer(veto)
-        finally:
-            current_call.reset(token)
+            answer = await self._phases(call, endpoint)
+        except Exception as exc:
+            # The phases contain what plugins raise; this is a fault of the core itself.
+            log.error("unhandled_error", exc_info=exc)
+            answer = error_answer(INTERNAL_ERROR, 500)
+        except BaseException:
+            # Cancelled (client gone, shutdown): the request still gets its journal row.
+            with anyio.CancelScope(shield=True):
+                cancelled = self._record(call, endpoint, 499, "client_closed_request")
+                if cancelled is not None and not isinstance(cancelled, Denial):
+                    await cancelled
+            raise
+        if call.principal is not None and self.response_headers:
+            pending = self._decorate(call, answer.status)
+            if pending:
+                await _await_pending(pending)
+        veto = self._record(call, endpoint, answer.status, answer.error)
+        if veto is not None and not isinstance(veto, Denial):
+            veto = await veto
+        if veto is not None and 200 <= answer.status < 300:
+            answer = denial_answer(veto)
         raw = answer.headers
         raw.append((b"x-request-id", call.request_id.encode("latin-1")))
         texts, encoded = call.response_headers, call.encoded_response_headers
         if texts or encoded:
-            # Only refusals carry headers of their own (retry-after); others hold the core's.
-            present = {name for name, _ in raw} if len(raw) > 3 else _CORE_HEADERS
+            present = {name for name, _ in raw} if answer.own_headers else _CORE_HEADERS
             for name, value in texts.items():
                 name_bytes = _encoded_names.get(name) or _header_name(name)
                 if name_bytes not in present:
@@ -295,16 +304,13 @@ class Pipeline:
         return veto
 
 
-async def _settle(pending: list[Any] | Denial | Coroutine[Any, Any, Any] | None) -> None:
-    """Await what a sync runner left pending, logging failures (their results are unused)."""
-    if type(pending) is CoroutineType:
-        await pending
-    elif isinstance(pending, list):
-        for step, awaitable in pending:
-            try:
-                await awaitable
-            except Exception as exc:
-                log.error("plugin_failed", plugin=step.plugin, phase=step.phase.name, exc_info=exc)
+async def _await_pending(pending: list[Any]) -> None:
+    """Await the response_headers steps that returned a coroutine, logging failures."""
+    for step, awaitable in pending:
+        try:
+            await awaitable
+        except Exception as exc:
+            log.error("plugin_failed", plugin=step.plugin, phase=step.phase.name, exc_info=exc)
 
 
 async def _first_veto(veto: Denial | None, pending: list[Any]) -> Denial | None:

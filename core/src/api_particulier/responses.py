@@ -74,7 +74,7 @@ class Answer:
     """A JSON answer of the pipeline, sent straight as ASGI messages (no Response object:
     this runs on every data call)."""
 
-    __slots__ = ("body", "error", "headers", "status")
+    __slots__ = ("body", "error", "headers", "own_headers", "status")
 
     def __init__(
         self,
@@ -91,6 +91,8 @@ class Answer:
             (b"content-length", str(len(body)).encode()),
             _JSON_CONTENT_TYPE,
         ]
+        # Headers of the answer itself (a denial's retry-after): they win over plugins'.
+        self.own_headers = bool(headers)
         if headers:
             self.headers += [
                 (name.lower().encode("latin-1"), value.encode("latin-1"))

@@ -111,16 +111,6 @@ class _Database:
                 self._connection = None
 
 
-def _transaction(connection: sqlite3.Connection, work: Callable[[], object]) -> None:
-    connection.execute("BEGIN IMMEDIATE")
-    try:
-        work()
-    except BaseException:
-        connection.execute("ROLLBACK")
-        raise
-    connection.execute("COMMIT")
-
-
 class SQLiteKeyStore:
     def __init__(self, path: Path) -> None:
         self._db = _Database(path, _KEYS_SCHEMA, "FULL")
@@ -284,8 +274,15 @@ def _call_parameters(records: Sequence[CallRecord]) -> tuple[list[tuple[Any, ...
 def _insert_calls(
     connection: sqlite3.Connection, statements: list[tuple[Any, ...]], rest: list[Any]
 ) -> None:
-    connection.executemany(_INSERT_CALLS, statements)
-    connection.executemany(_INSERT_CALL, rest)
+    """Insert the rows in one transaction."""
+    connection.execute("BEGIN IMMEDIATE")
+    try:
+        connection.executemany(_INSERT_CALLS, statements)
+        connection.executemany(_INSERT_CALL, rest)
+    except BaseException:
+        connection.execute("ROLLBACK")
+        raise
+    connection.execute("COMMIT")
 
 
 class SQLiteJournalStore:
@@ -310,7 +307,7 @@ class SQLiteJournalStore:
         # Parameters are built here, on the event loop's thread: the writer thread then holds
         # the GIL only to bind them, and the loop is not kept waiting for it.
         statements, rest = _call_parameters(records)
-        await self._db.arun(lambda c: _transaction(c, lambda: _insert_calls(c, statements, rest)))
+        await self._db.arun(lambda c: _insert_calls(c, statements, rest))
 
     async def count_successful_data_calls(self, since: float) -> int:
         row = await self._db.arun(
