@@ -45,12 +45,16 @@ ERRORS: dict[str, type[ProviderError]] = {
 def test_recorded_result_pages(name: str) -> None:
     parsed = msgspec.to_builtins(parse_result_page(sample(name)))
     assert parsed == EXPECTED[name]
+    # The body as received, undecoded, gives the same notice.
+    assert parse_result_page(sample(name).encode("utf-8")) == parse_result_page(sample(name))
 
 
 @pytest.mark.parametrize("name", sorted(ERRORS))
 def test_recorded_error_pages(name: str) -> None:
     with pytest.raises(ERRORS[name]):
         parse_result_page(sample(name))
+    with pytest.raises(ERRORS[name]):
+        parse_result_page(sample(name).encode("utf-8"))
 
 
 def test_error_texts_follow_the_contract() -> None:
@@ -220,6 +224,24 @@ def test_mutated_pages_raise_only_provider_errors(name: str, data: st.DataObject
 def test_garbage_raises_only_provider_errors(page: str) -> None:
     with contextlib.suppress(ProviderError):
         parse_result_page(page)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.binary(max_size=2000))
+def test_undecodable_bodies_raise_only_provider_errors(page: bytes) -> None:
+    with contextlib.suppress(ProviderError):
+        parse_result_page(page)
+
+
+def test_windows_1252_body_is_read_like_its_utf8_decoding() -> None:
+    """A body that is not UTF-8 is read as the client used to decode it: bad bytes replaced."""
+    body = sample("avis-single-person.html").encode("cp1252")
+    decoded = body.decode("utf-8", errors="replace")
+    # Its accented labels are unreadable: both end as the same provider error.
+    with pytest.raises(ProviderBadResponse):
+        parse_result_page(decoded)
+    with pytest.raises(ProviderBadResponse):
+        parse_result_page(body)
 
 
 @settings(max_examples=200, deadline=None)

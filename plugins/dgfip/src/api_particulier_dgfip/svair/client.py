@@ -79,7 +79,7 @@ class SvairBackend:
             page = await self._submit(state, numero_fiscal, reference_avis)
         return parse_result_page(page)
 
-    async def _submit(self, state: FormState, numero_fiscal: str, reference_avis: str) -> str:
+    async def _submit(self, state: FormState, numero_fiscal: str, reference_avis: str) -> bytes:
         response = await self.upstream.request(
             "POST",
             self._action_url(state),
@@ -87,7 +87,7 @@ class SvairBackend:
             headers=_FORM_HEADERS,
             operation="submit",
         )
-        return _page(response)
+        return _page(response).body
 
     async def _form_state(self) -> tuple[FormState, bool]:
         """The form to post and whether it was reused from an earlier GET."""
@@ -112,7 +112,7 @@ class SvairBackend:
 
     async def _fetch_form(self) -> FormState:
         response = await self.upstream.request("GET", self.form_url, operation="form")
-        return parse_form_page(_page(response))
+        return parse_form_page(_page(response).text())
 
     def _action_url(self, state: FormState) -> str:
         """The form's action, unless it points away from the configured host."""
@@ -123,19 +123,20 @@ class SvairBackend:
         return self.form_url
 
 
-def _page(response: UpstreamResponse) -> str:
+def _page(response: UpstreamResponse) -> UpstreamResponse:
+    """The response, if it is a page to read."""
     if response.status >= 500:
         raise errors.unavailable()
     if response.status != 200:
         # Redirects, 4xx (our own requests refused): nothing usable came back.
         raise errors.bad_response()
-    return response.text()
+    return response
 
 
-def _is_blank_form(page: str) -> bool:
+def _is_blank_form(page: bytes) -> bool:
     return (
-        ":spi" in page
-        and "nonTrouve" not in page
-        and "interdit" not in page
-        and "titre_affiche_avis" not in page
+        b":spi" in page
+        and b"nonTrouve" not in page
+        and b"interdit" not in page
+        and b"titre_affiche_avis" not in page
     )

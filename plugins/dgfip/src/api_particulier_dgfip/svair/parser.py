@@ -21,7 +21,7 @@ from . import values
 
 # Checked on the raw text, before parsing, as the historic client did: the blocked page
 # is recognisable even when the rest of it is broken.
-_INTERDIT = re.compile(r"""class\s*=\s*["']?interdit\b""", re.IGNORECASE)
+_INTERDIT = re.compile(rb"""class\s*=\s*["']?interdit\b""", re.IGNORECASE)
 
 _DECLARANT_ROWS = {
     "nom": "nom",
@@ -49,8 +49,14 @@ _SCALAR_ROWS: dict[str, tuple[str, Callable[[str], Any]]] = {
 _ADDRESS_LABEL = "adresse déclarée"
 
 
-def parse_result_page(page: str) -> AvisImposition:
-    """The tax notice of a SVAIR POST answer, or the provider error it stands for."""
+def parse_result_page(page: bytes | str) -> AvisImposition:
+    """The tax notice of a SVAIR POST answer, or the provider error it stands for.
+
+    ``page`` is best given as the body received (UTF-8 bytes): lexbor reads them as they
+    are, and the marker checks below scan one byte per character rather than decoded text.
+    """
+    if isinstance(page, str):
+        page = page.encode("utf-8", "replace")
     try:
         return _parse(page)
     except (AttributeError, IndexError, KeyError, TypeError, ValueError, RecursionError):
@@ -58,14 +64,14 @@ def parse_result_page(page: str) -> AvisImposition:
         raise bad_response() from None
 
 
-def _parse(page: str) -> AvisImposition:
+def _parse(page: bytes) -> AvisImposition:
     # Plain substring checks first: each CSS query walks the whole tree, and most pages
     # carry none of these markers. Lower-casing the page to look for the marker would cost
     # more than the rest of these checks: its usual spellings are looked for instead.
-    if ("nterdit" in page or "NTERDIT" in page) and _INTERDIT.search(page):
+    if (b"nterdit" in page or b"NTERDIT" in page) and _INTERDIT.search(page):
         raise rate_limited()
     tree = LexborHTMLParser(page)
-    if "nonTrouve" in page and _first(tree, "#nonTrouve") is not None:
+    if b"nonTrouve" in page and _first(tree, "#nonTrouve") is not None:
         raise not_found()
     fields = _table_fields(tree)
     declarant1 = fields.pop("declarant1")
@@ -109,11 +115,6 @@ def _cell_tag_ids() -> frozenset[int]:
 _CELLS = _cell_tag_ids()
 
 
-def _cells(row: LexborNode) -> list[LexborNode]:
-    cells = _CELLS
-    return [child for child in row.iter() if child.tag_id in cells]
-
-
 def _text(node: LexborNode) -> str:
     # lexbor's own textContent: the text of every descendant, as text(deep=True) gives it
     # but without a Python callback per text node.
@@ -127,23 +128,27 @@ def _table_fields(tree: LexborHTMLParser) -> dict[str, Any]:
     address: list[str] = []
     in_address = False
     fields: dict[str, Any] = {}
+    kinds = _CELLS
+    # Cell texts are read through lexbor's method directly: a Python helper around it
+    # would cost one more call per cell, on every page.
+    text = LexborNode.text_lexbor
     for row in tree.css("tr"):
-        cells = _cells(row)
+        cells = [child for child in row.iter() if child.tag_id in kinds]
         if not cells:
             continue
-        label = values.normalise_label(_text(cells[0]))
+        label = values.normalise_label(text(cells[0]) or "")
         if in_address:
             # Continuation lines: an empty label cell and the line spanning two columns.
             if label == "" and len(cells) >= 2:
-                line = values.clean(_text(cells[1]))
+                line = values.clean(text(cells[1]) or "")
                 if line:
                     address.append(line)
                 continue
             in_address = False
         if len(cells) >= 3 and label in _DECLARANT_ROWS:
             key = _DECLARANT_ROWS[label]
-            first = values.clean(_text(cells[1]))
-            second = values.clean(_text(cells[2]))
+            first = values.clean(text(cells[1]) or "")
+            second = values.clean(text(cells[2]) or "")
             if key == "dateNaissance":
                 first, second = values.date_or_text(first), values.date_or_text(second)
             if first:
@@ -151,12 +156,12 @@ def _table_fields(tree: LexborHTMLParser) -> dict[str, Any]:
             declarant2[key] = second
         elif len(cells) >= 2 and label.startswith(_ADDRESS_LABEL):
             in_address = True
-            line = values.clean(_text(cells[1]))
+            line = values.clean(text(cells[1]) or "")
             if line:
                 address.append(line)
         elif len(cells) >= 2 and label in _SCALAR_ROWS:
             name, convert = _SCALAR_ROWS[label]
-            fields[name] = convert(_text(cells[-1]))
+            fields[name] = convert(text(cells[-1]) or "")
     fields["declarant1"] = declarant1
     fields["declarant2"] = declarant2
     fields["adresse"] = " ".join(address)
@@ -174,9 +179,9 @@ def _title(tree: LexborHTMLParser) -> str:
     return _text(span if span is not None else block)
 
 
-def _block_text(tree: LexborHTMLParser, page: str, block_id: str) -> str | UnsetType:
+def _block_text(tree: LexborHTMLParser, page: bytes, block_id: str) -> str | UnsetType:
     """Direct text pieces of a div, each trimmed, joined by one space; UNSET when empty."""
-    node = _first(tree, f"#{block_id}") if block_id in page else None
+    node = _first(tree, f"#{block_id}") if block_id.encode("ascii") in page else None
     if node is None:
         return UNSET
     pieces = [
