@@ -6,6 +6,7 @@ import contextlib
 import json
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlencode
 
 import msgspec
 import pytest
@@ -16,7 +17,7 @@ from api_particulier.errors import (
     SubjectNotFound,
 )
 from api_particulier_dgfip.svair import values
-from api_particulier_dgfip.svair.form import parse_form_page
+from api_particulier_dgfip.svair.form import FormState, parse_form_page
 from api_particulier_dgfip.svair.parser import parse_result_page
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -106,6 +107,37 @@ def test_form_names_fall_back_to_known_ones() -> None:
         "j_id_7:num_facture",
         "abc",
     )
+
+
+_FIELD_TEXT = st.text(st.characters(exclude_categories=["Cs"]), max_size=12)
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    view_state=_FIELD_TEXT,
+    spi=_FIELD_TEXT,
+    reference=_FIELD_TEXT,
+    submit=st.tuples(_FIELD_TEXT, _FIELD_TEXT),
+    hidden=st.lists(st.tuples(_FIELD_TEXT, _FIELD_TEXT), max_size=3),
+    numero_fiscal=_FIELD_TEXT,
+    reference_avis=_FIELD_TEXT,
+)
+def test_encoded_body_is_the_urlencoded_form(
+    view_state: str,
+    spi: str,
+    reference: str,
+    submit: tuple[str, str],
+    hidden: list[tuple[str, str]],
+    numero_fiscal: str,
+    reference_avis: str,
+) -> None:
+    """Same bytes as urlencode, whatever the names (even colliding ones) and values."""
+    state = FormState(
+        view_state=view_state, spi=spi, reference=reference, submit=submit, hidden=tuple(hidden)
+    )
+    for _ in range(2):  # the second time from the kept template
+        encoded = state.encode(numero_fiscal, reference_avis)
+        assert encoded == urlencode(state.body(numero_fiscal, reference_avis)).encode("ascii")
 
 
 def test_form_page_errors() -> None:

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from urllib.parse import urlencode, urljoin, urlsplit
+from urllib.parse import urljoin, urlsplit
 
 from api_particulier.errors import ProviderError
 from api_particulier.upstream import Upstream, UpstreamResponse
@@ -83,7 +83,7 @@ class SvairBackend:
         response = await self.upstream.request(
             "POST",
             self._action_url(state),
-            data=urlencode(state.body(numero_fiscal, reference_avis)).encode("ascii"),
+            data=state.encode(numero_fiscal, reference_avis),
             headers=_FORM_HEADERS,
             operation="submit",
         )
