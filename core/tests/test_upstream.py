@@ -149,6 +149,43 @@ async def test_read_timeout_is_504_and_never_retried() -> None:
 
 
 @pytest.mark.anyio
+async def test_shared_deadline_ends_a_call_before_its_own_timeouts() -> None:
+    hits = 0
+
+    async def handler(request: web.Request) -> web.Response:
+        nonlocal hits
+        hits += 1
+        await asyncio.sleep(5)
+        return web.Response(body=b"late")
+
+    upstream = Upstream("t", connect_timeout=5, read_timeout=5)
+    async with serve(handler) as base, opened(upstream):
+        started = time.perf_counter()
+        with pytest.raises(ProviderTimeout):
+            await upstream.request("GET", base, deadline=started + 0.3)
+        assert time.perf_counter() - started < 2
+        assert hits == 1
+        # A deadline already past: nothing is sent.
+        with pytest.raises(ProviderTimeout):
+            await upstream.request("GET", base, deadline=time.perf_counter() - 1)
+    assert hits == 1
+
+
+@pytest.mark.anyio
+async def test_later_shared_deadline_does_not_extend_the_call() -> None:
+    async def handler(request: web.Request) -> web.Response:
+        await asyncio.sleep(5)
+        return web.Response(body=b"late")
+
+    upstream = Upstream("t", connect_timeout=0.1, read_timeout=0.2)
+    async with serve(handler) as base, opened(upstream):
+        started = time.perf_counter()
+        with pytest.raises(ProviderTimeout):
+            await upstream.request("GET", base, deadline=started + 60)
+        assert time.perf_counter() - started < 2
+
+
+@pytest.mark.anyio
 async def test_connection_refused_is_503_after_one_retry() -> None:
     upstream = Upstream("t", connect_timeout=1, read_timeout=1)
     async with opened(upstream):

@@ -18,12 +18,16 @@ API::
     )
     await upstream.open()            # in the plugin's ``startup`` hook
     response = await upstream.request(
-        "POST", url, data=b"..." or {"k": "v"}, headers={...}, params={...}, operation="submit"
+        "POST", url, data=b"..." or {"k": "v"}, headers={...}, params={...}, operation="submit",
+        deadline=None,               # or a time.perf_counter() value shared by several calls
     )
     response.status, response.headers, response.body   # any HTTP status is returned as is
     await upstream.close()           # in the plugin's ``shutdown`` hook
 
 The deadline of one call is ``connect_timeout + read_timeout``: retries happen inside it.
+A lookup made of several calls (a form fetched, then posted) passes the same ``deadline``
+(an absolute ``time.perf_counter()`` value) to each of them: every call then ends by the
+earlier of its own deadline and that one, and the whole lookup needs no timer of its own.
 
 Errors raised by :meth:`Upstream.request` (all from :mod:`api_particulier.errors`):
 
@@ -148,11 +152,15 @@ class Upstream:
         params: Mapping[str, str] | None = None,
         operation: str = "call",
         allow_redirects: bool = False,
+        deadline: float | None = None,
     ) -> UpstreamResponse:
         session = self._session
         if session is None or session.closed:
             raise RuntimeError(f"upstream {self.name!r} used before open() or after close()")
         started = time.perf_counter()
+        ends = started + self.deadline
+        if deadline is not None and deadline < ends:
+            ends = deadline
         if self._in_flight >= self.max_concurrency:
             self._log(operation, started, None, "overloaded", 0)
             raise ProviderUnavailable(
@@ -165,7 +173,7 @@ class Upstream:
         try:
             while True:
                 attempts += 1
-                remaining = self.deadline - (time.perf_counter() - started)
+                remaining = ends - time.perf_counter()
                 if remaining <= 0:
                     outcome = "timeout"
                     raise ProviderTimeout()

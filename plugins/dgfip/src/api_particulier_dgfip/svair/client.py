@@ -53,65 +53,78 @@ class SvairBackend:
         await self.upstream.close()
 
     async def lookup(self, numero_fiscal: str, reference_avis: str) -> AvisImposition:
-        try:
-            async with asyncio.timeout(self.deadline):
-                return await self._lookup(numero_fiscal, reference_avis)
-        except TimeoutError:
-            raise errors.timeout() from None
+        # One deadline handed to every upstream call of the lookup, rather than a timer
+        # around it: a timer costs more than the rest of the bookkeeping of a call.
+        deadline = time.perf_counter() + self.deadline
+        return await self._lookup(numero_fiscal, reference_avis, deadline)
 
     async def healthy(self) -> bool:
         """A cheap real probe: the form page answers and carries a ViewState."""
         try:
-            async with asyncio.timeout(self.deadline):
-                await self._fetch_form()
-        except (TimeoutError, ProviderError):
+            await self._fetch_form(time.perf_counter() + self.deadline)
+        except ProviderError:
             return False
         return True
 
-    async def _lookup(self, numero_fiscal: str, reference_avis: str) -> AvisImposition:
-        state, reused = await self._form_state()
-        page = await self._submit(state, numero_fiscal, reference_avis)
+    async def _lookup(
+        self, numero_fiscal: str, reference_avis: str, deadline: float
+    ) -> AvisImposition:
+        state, reused = await self._form_state(deadline)
+        page = await self._submit(state, numero_fiscal, reference_avis, deadline)
         if reused and _is_blank_form(page):
             # The blank form back means the ViewState was refused before any lookup
             # was made: fetch a fresh one and try once more.
             self._form = None
-            state, _ = await self._form_state()
-            page = await self._submit(state, numero_fiscal, reference_avis)
+            state, _ = await self._form_state(deadline)
+            page = await self._submit(state, numero_fiscal, reference_avis, deadline)
         return parse_result_page(page)
 
-    async def _submit(self, state: FormState, numero_fiscal: str, reference_avis: str) -> bytes:
+    async def _submit(
+        self, state: FormState, numero_fiscal: str, reference_avis: str, deadline: float
+    ) -> bytes:
         response = await self.upstream.request(
             "POST",
             self._action_url(state),
             data=state.encode(numero_fiscal, reference_avis),
             headers=_FORM_HEADERS,
             operation="submit",
+            deadline=deadline,
         )
         return _page(response).body
 
-    async def _form_state(self) -> tuple[FormState, bool]:
+    async def _form_state(self, deadline: float) -> tuple[FormState, bool]:
         """The form to post and whether it was reused from an earlier GET."""
         if self.reuse <= 0:
-            return await self._fetch_form(), False
+            return await self._fetch_form(deadline), False
         cached = self._fresh_form()
         if cached is not None:
             return cached, True
-        # One GET for every lookup that arrives while the cached form is stale.
-        async with self._form_lock:
+        # One GET for every lookup that arrives while the cached form is stale; waiting
+        # for another lookup's GET counts against this lookup's deadline too.
+        try:
+            async with asyncio.timeout(deadline - time.perf_counter()):
+                await self._form_lock.acquire()
+        except TimeoutError:
+            raise errors.timeout() from None
+        try:
             cached = self._fresh_form()
             if cached is not None:
                 return cached, True
-            state = await self._fetch_form()
+            state = await self._fetch_form(deadline)
             self._form = (time.monotonic(), state)
             return state, False
+        finally:
+            self._form_lock.release()
 
     def _fresh_form(self) -> FormState | None:
         if self._form is not None and time.monotonic() - self._form[0] < self.reuse:
             return self._form[1]
         return None
 
-    async def _fetch_form(self) -> FormState:
-        response = await self.upstream.request("GET", self.form_url, operation="form")
+    async def _fetch_form(self, deadline: float) -> FormState:
+        response = await self.upstream.request(
+            "GET", self.form_url, operation="form", deadline=deadline
+        )
         return parse_form_page(_page(response).text())
 
     def _action_url(self, state: FormState) -> str:
