@@ -129,56 +129,50 @@ async def test_concurrency_cap_refuses_with_retry_after() -> None:
         assert upstream.in_flight == 0
 
 
-@pytest.mark.anyio
-async def test_read_timeout_is_504_and_never_retried() -> None:
-    hits = 0
+class LateServer:
+    """A handler that answers after 5 s, counting the requests it received."""
 
-    async def handler(request: web.Request) -> web.Response:
-        nonlocal hits
-        hits += 1
+    def __init__(self) -> None:
+        self.hits = 0
+
+    async def answer(self, request: web.Request) -> web.Response:
+        self.hits += 1
         await asyncio.sleep(5)
         return web.Response(body=b"late")
 
+
+@pytest.mark.anyio
+async def test_read_timeout_is_504_and_never_retried() -> None:
+    late = LateServer()
     upstream = Upstream("t", connect_timeout=1, read_timeout=0.3)
-    async with serve(handler) as base, opened(upstream):
+    async with serve(late.answer) as base, opened(upstream):
         started = time.perf_counter()
         with pytest.raises(ProviderTimeout):
             await upstream.request("POST", base, data=b"x")
         assert time.perf_counter() - started < 2
-    assert hits == 1
+    assert late.hits == 1
 
 
 @pytest.mark.anyio
 async def test_shared_deadline_ends_a_call_before_its_own_timeouts() -> None:
-    hits = 0
-
-    async def handler(request: web.Request) -> web.Response:
-        nonlocal hits
-        hits += 1
-        await asyncio.sleep(5)
-        return web.Response(body=b"late")
-
+    late = LateServer()
     upstream = Upstream("t", connect_timeout=5, read_timeout=5)
-    async with serve(handler) as base, opened(upstream):
+    async with serve(late.answer) as base, opened(upstream):
         started = time.perf_counter()
         with pytest.raises(ProviderTimeout):
             await upstream.request("GET", base, deadline=started + 0.3)
         assert time.perf_counter() - started < 2
-        assert hits == 1
+        assert late.hits == 1
         # A deadline already past: nothing is sent.
         with pytest.raises(ProviderTimeout):
             await upstream.request("GET", base, deadline=time.perf_counter() - 1)
-    assert hits == 1
+    assert late.hits == 1
 
 
 @pytest.mark.anyio
 async def test_later_shared_deadline_does_not_extend_the_call() -> None:
-    async def handler(request: web.Request) -> web.Response:
-        await asyncio.sleep(5)
-        return web.Response(body=b"late")
-
     upstream = Upstream("t", connect_timeout=0.1, read_timeout=0.2)
-    async with serve(handler) as base, opened(upstream):
+    async with serve(LateServer().answer) as base, opened(upstream):
         started = time.perf_counter()
         with pytest.raises(ProviderTimeout):
             await upstream.request("GET", base, deadline=started + 60)
