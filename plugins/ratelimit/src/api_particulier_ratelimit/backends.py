@@ -20,6 +20,10 @@ class Limiter(Protocol):
     async def close(self) -> None: ...
     async def hit(self, key_id: str, quota: int) -> Decision: ...
     async def peek(self, key_id: str, quota: int) -> Decision: ...
+    # The same decisions when they can be made without waiting, else None (then the
+    # caller awaits hit or peek): this spares a coroutine per call on the request path.
+    def hit_now(self, key_id: str, quota: int) -> Decision | None: ...
+    def peek_now(self, key_id: str, quota: int) -> Decision | None: ...
     def state(self) -> dict[str, object]: ...
 
 
@@ -43,7 +47,7 @@ class MemoryBackend:
     async def peek(self, key_id: str, quota: int) -> Decision:
         return self.peek_now(key_id, quota)
 
-    # Nothing here waits: the plugin calls these directly, without a coroutine per call.
+    # Nothing here waits: every decision is made at once.
     def hit_now(self, key_id: str, quota: int) -> Decision:
         return self.limiter.hit(key_id, self.config.share(quota))
 

@@ -11,7 +11,7 @@ import structlog
 from api_particulier import Call, Denial, Principal, Provider, hookimpl
 from api_particulier.settings import Settings
 
-from .backends import Limiter, MemoryBackend, build_limiter
+from .backends import Limiter, build_limiter
 from .config import RateLimitConfig
 from .headers import encoded_rate_limit_headers, refusal
 from .memory import Clock
@@ -108,10 +108,10 @@ class RateLimitPlugin:
         principal = call.principal
         if principal is None:
             return None
-        limiter = self.limiter
-        if isinstance(limiter, MemoryBackend):
-            return self._admit(call, limiter.hit_now(principal.key_id, self.quota(principal)))
-        return self._check_remotely(call, principal)
+        decision = self.limiter.hit_now(principal.key_id, self.quota(principal))
+        if decision is None:
+            return self._check_remotely(call, principal)
+        return self._admit(call, decision)
 
     async def _check_remotely(self, call: Call, principal: Principal) -> Denial | None:
         decision = await self.limiter.hit(principal.key_id, self.quota(principal))
@@ -131,10 +131,9 @@ class RateLimitPlugin:
         decision = call.extras.get(DECISION)
         if decision is None:
             # Answered before phase 3 (403, 400): report the state, count nothing.
-            limiter = self.limiter
-            if not isinstance(limiter, MemoryBackend):
+            decision = self.limiter.peek_now(principal.key_id, self.quota(principal))
+            if decision is None:
                 return self._peek_remotely(call, principal)
-            decision = limiter.peek_now(principal.key_id, self.quota(principal))
         call.encoded_response_headers += encoded_rate_limit_headers(decision, self.config.window)
         return None
 

@@ -107,6 +107,12 @@ class RedisLimiter:
 
     # -- decisions ------------------------------------------------------------------------
 
+    def hit_now(self, key_id: str, quota: int) -> None:
+        return None  # every decision is Redis's: always awaited
+
+    def peek_now(self, key_id: str, quota: int) -> None:
+        return None
+
     async def peek(self, key_id: str, quota: int) -> Decision:
         return await self.hit(key_id, quota, consume=False)
 
