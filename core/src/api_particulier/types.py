@@ -149,6 +149,7 @@ class Call:
 
     __slots__ = (
         "_receive",
+        "_request",
         "cache_hit",
         "consent_evidence",
         "encoded_response_headers",
@@ -180,6 +181,7 @@ class Call:
     ) -> None:
         self.scope = scope
         self._receive = receive
+        self._request: Request | None = None
         self.headers = headers
         self.request_id = request_id
         self.route = route
@@ -201,10 +203,12 @@ class Call:
 
     @property
     def request(self) -> Request:
-        """The Starlette request (built on demand: most calls only need ``headers``)."""
-        from starlette.requests import Request
+        """The Starlette request (built on first use: most calls only need ``headers``)."""
+        if self._request is None:
+            from starlette.requests import Request
 
-        return Request(self.scope, self._receive)
+            self._request = Request(self.scope, self._receive)
+        return self._request
 
     def subject(self) -> dict[str, str]:
         """The validated parameters that identify the citizen, as strings by their query
