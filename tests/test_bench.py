@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import asyncio
+import importlib.util
 import subprocess
 import sys
 from pathlib import Path
+
+import httpx
 
 BENCH = Path(__file__).resolve().parent.parent / "bench"
 # One short round, driven by the Python load generator (wrk may not be installed).
@@ -42,3 +46,22 @@ def test_the_configuration_comparison_runs() -> None:
     rows = {line.split()[0]: line.split()[1:] for line in lines[2:]}
     assert set(rows) == {"pipeline", "core-only", "starlette"}
     assert all(float(cpu) > 0 for cpu, _ in rows.values())
+
+
+def test_the_starlette_references_answer_the_notice_byte_for_byte() -> None:
+    # The ratios compare endpoints that answer the same bytes; one encodes them per request.
+    spec = importlib.util.spec_from_file_location("bench_apps", BENCH / "apps.py")
+    assert spec is not None and spec.loader is not None
+    apps = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(apps)
+
+    async def fetch(app: object) -> httpx.Response:
+        transport = httpx.ASGITransport(app=app)  # type: ignore[arg-type]
+        async with httpx.AsyncClient(transport=transport, base_url="http://bench") as client:
+            return await client.get("/")
+
+    for app in (apps.starlette_app, apps.starlette_bytes_app):
+        answer = asyncio.run(fetch(app))
+        assert answer.status_code == 200
+        assert answer.content == apps.BODY
+        assert answer.json()["revenuFiscalReference"] == 17580
