@@ -8,7 +8,13 @@
 - ``starlette_bytes_app``: the same endpoint answering bytes encoded once at import, a
   stricter reference kept for information;
 - ``proxy_app``: Starlette + one aiohttp call to an upstream, then ``JSONResponse(notice)``,
-  the baseline of live endpoints (upstream URL in ``$BENCH_UPSTREAM``).
+  the baseline of live endpoints (upstream URL in ``$BENCH_UPSTREAM``);
+- ``lookup_app``: Starlette + the DGFiP plugin's live backend (the same POST, the same
+  parse of the SVAIR page) with no pipeline around it: what the service's live endpoint
+  costs minus key auth, consent, rate limit, validation, masking and journal (SVAIR base
+  URL in ``$BENCH_UPSTREAM``). It runs with the service's process settings
+  (``api_particulier.runtime``), which matter for the HTML parser's allocations, and its
+  log level in the benchmark (warning): only the pipeline differs.
 
 Each answers the same JSON body as the service's sandbox notice, byte for byte, so the
 comparison is fair.
@@ -85,3 +91,39 @@ def _proxy() -> Starlette:
 
 
 proxy_app = _proxy()
+
+
+def _lookup() -> Starlette:
+    import msgspec
+    from api_particulier.logs import configure_logging
+    from api_particulier.runtime import prepare_for_serving
+    from api_particulier_dgfip.config import DgfipConfig
+    from api_particulier_dgfip.svair.client import SvairBackend
+
+    config = DgfipConfig(
+        backend="svair",
+        url=os.environ.get("BENCH_UPSTREAM", "http://127.0.0.1:1/"),
+        max_concurrency=2000,
+        viewstate_reuse=60,
+    )
+    backends: list[SvairBackend] = []
+    configure_logging("json", "warning")
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        backend = SvairBackend(config)
+        await backend.open()
+        backends.append(backend)
+        prepare_for_serving()
+        yield
+        await backends.pop().close()
+
+    async def looked_up(request: Request) -> Response:
+        query = request.query_params
+        notice = await backends[0].lookup(query["numeroFiscal"], query["referenceAvis"])
+        return Response(msgspec.json.encode(notice), media_type="application/json")
+
+    return Starlette(routes=[Route("/", looked_up)], lifespan=lifespan)
+
+
+lookup_app = _lookup()
