@@ -1,6 +1,6 @@
 """Side-by-side benchmark of the service and its references, in one run.
 
-    python3 -m uv run python bench/run.py [--duration 5] [--rounds 3] [--only NAME ...]
+    python3 -m uv run python bench/run.py [--duration 3] [--rounds 5] [--only NAME ...]
                                           [--load auto|wrk|python]
 
 Each server runs in its own process, pinned to core 0 when ``taskset`` exists, the load
@@ -343,21 +343,12 @@ def all_targets(helpers: dict[str, Helper]) -> list[Target]:
     when chosen."""
     svair = helpers["svair"]
     upstream = f"http://127.0.0.1:{svair.port}/secavis/"
+    # Each pair compared is measured back to back in every round: this machine's speed
+    # drifts over tens of seconds, and neighbours in the alternation see the same machine.
     found = [
-        Target("raw ASGI", "apps:raw_app", "/"),
         Target("starlette", "apps:starlette_app", "/"),
-        Target(PRE_ENCODED, "apps:starlette_bytes_app", "/"),
-        Target("service /api/ping", SERVICE, "/api/ping", config=CORE_ONLY),
-        Target(
-            "service /api/introspect",
-            SERVICE,
-            "/api/introspect",
-            config=CORE_ONLY,
-            authenticated=True,
-        ),
         Target(MEMORY, SERVICE, NOTICE, config=pipeline_config(), authenticated=True),
     ]
-    # Each pair compared is measured back to back in every round.
     if "redis" in helpers:
         redis_url = f"redis://127.0.0.1:{helpers['redis'].port}/0"
         found.append(
@@ -371,6 +362,18 @@ def all_targets(helpers: dict[str, Helper]) -> list[Target]:
                 needs=("redis",),
             )
         )
+    found += [
+        Target(PRE_ENCODED, "apps:starlette_bytes_app", "/"),
+        Target("raw ASGI", "apps:raw_app", "/"),
+        Target("service /api/ping", SERVICE, "/api/ping", config=CORE_ONLY),
+        Target(
+            "service /api/introspect",
+            SERVICE,
+            "/api/introspect",
+            config=CORE_ONLY,
+            authenticated=True,
+        ),
+    ]
     if importlib.util.find_spec("granian") is not None:
         found += [
             Target("starlette (granian)", "apps:starlette_app", "/", server="granian"),
@@ -449,9 +452,9 @@ def current_rss_mb(pid: int) -> float:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=(__doc__ or "").split("\n\n")[0])
-    parser.add_argument("--duration", type=float, default=5.0, help="seconds per measurement")
-    parser.add_argument("--rounds", type=int, default=3, help="alternations A B … (≥ 3)")
-    parser.add_argument("--warmup", type=float, default=2.0, help="seconds per server")
+    parser.add_argument("--duration", type=float, default=3.0, help="seconds per measurement")
+    parser.add_argument("--rounds", type=int, default=5, help="alternations A B … (≥ 3)")
+    parser.add_argument("--warmup", type=float, default=5.0, help="seconds per server")
     parser.add_argument(
         "--only", nargs="*", help="run these targets (name substrings) and their references"
     )
