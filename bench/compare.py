@@ -49,9 +49,9 @@ VARIANTS: dict[str, str] = {
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=(__doc__ or "").split("\n\n")[0])
     parser.add_argument("variants", nargs="*", help=f"among {', '.join(VARIANTS)} (default: all)")
-    parser.add_argument("--duration", type=float, default=4.0, help="seconds per measurement")
-    parser.add_argument("--rounds", type=int, default=3, help="alternations")
-    parser.add_argument("--warmup", type=float, default=2.0, help="seconds per server")
+    parser.add_argument("--duration", type=float, default=3.0, help="seconds per measurement")
+    parser.add_argument("--rounds", type=int, default=5, help="alternations")
+    parser.add_argument("--warmup", type=float, default=5.0, help="seconds per server")
     parser.add_argument("--load", choices=("auto", "wrk", "python"), default="auto")
     args = parser.parse_args(argv)
     unknown = [name for name in args.variants if name not in VARIANTS]
