@@ -65,6 +65,46 @@ def test_replies_split_anywhere_are_parsed_in_order(values: list[Any], data: st.
         loop.close()
 
 
+class _RecordingTransport:
+    """Stands in for the socket: what each system call would carry."""
+
+    def __init__(self) -> None:
+        self.writes: list[bytes] = []
+
+    def write(self, data: bytes) -> None:
+        self.writes.append(data)
+
+    def is_closing(self) -> bool:
+        return False
+
+    def abort(self) -> None:
+        pass
+
+
+async def test_requests_of_one_turn_are_written_a_few_at_a_time() -> None:
+    loop = asyncio.get_running_loop()
+    conn = _Connection(1.0, loop)
+    transport = _RecordingTransport()
+    conn.connection_made(transport)  # type: ignore[arg-type]
+    commands = [encode(("INCR", f"k{n}")) for n in range(9)]
+    futures = [loop.create_future() for _ in range(13)]
+    for command, future in zip(commands, futures, strict=False):
+        conn.send(command, future)
+    # Two groups went out during the turn; the ninth waits for its end.
+    assert transport.writes == [b"".join(commands[:4]), b"".join(commands[4:8])]
+    await asyncio.sleep(0)
+    assert transport.writes[2:] == [commands[8]]
+    assert b"".join(transport.writes) == b"".join(commands)
+    # A turn whose requests filled whole groups leaves nothing to write at its end.
+    for command, future in zip(commands[:4], futures[9:], strict=True):
+        conn.send(command, future)
+    await asyncio.sleep(0)
+    assert transport.writes[3:] == [b"".join(commands[:4])]
+    # Replies still resolve the requests in the order they were sent.
+    conn.data_received(b"".join(b":%d\r\n" % n for n in range(13)))
+    assert [future.result() for future in futures] == list(range(13))
+
+
 def test_simple_strings_and_errors() -> None:
     assert _parse(b"+PONG\r\n", 0) == ("PONG", 7)
     error, end = _parse(b"-NOSCRIPT No matching script\r\n", 0)
