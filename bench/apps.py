@@ -107,10 +107,11 @@ def _lookup() -> Starlette:
         viewstate_reuse=60,
     )
     backends: list[SvairBackend] = []
-    configure_logging("json", "warning")
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        # Here rather than at import: importing this module must not reconfigure logging.
+        configure_logging("json", "warning")
         backend = SvairBackend(config)
         await backend.open()
         backends.append(backend)
