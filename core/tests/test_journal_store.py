@@ -1,0 +1,148 @@
+"""The SQLite journal store: rows written and read back, purges, statistics."""
+
+from __future__ import annotations
+
+import asyncio
+import sqlite3
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import pytest
+from api_particulier.store.sqlite import SQLiteJournalStore
+from api_particulier.types import CallRecord
+from hypothesis import given
+from hypothesis import strategies as st
+
+pytestmark = pytest.mark.anyio
+
+_FIELDS = CallRecord.__struct_fields__
+
+
+def record(
+    time: float, status: int = 200, provider: str | None = "dgfip", **more: Any
+) -> CallRecord:
+    return CallRecord(
+        request_id=more.pop("request_id", f"req-{time}"),
+        time=time,
+        route="/api/v2/avis-imposition",
+        status=status,
+        latency_ms=1.5,
+        key_id="key-1",
+        application_id="app-1",
+        provider=provider,
+        **more,
+    )
+
+
+def stored_rows(path: Path) -> list[tuple[Any, ...]]:
+    with sqlite3.connect(path) as connection:
+        columns = ", ".join(_FIELDS)
+        return connection.execute(f"SELECT {columns} FROM calls ORDER BY time").fetchall()  # noqa: S608
+
+
+def as_row(call: CallRecord) -> tuple[Any, ...]:
+    """A record as SQLite gives it back: booleans as integers."""
+    return tuple(int(v) if isinstance(v, bool) else v for v in (getattr(call, f) for f in _FIELDS))
+
+
+async def test_requests_are_read_back_one_row_each(tmp_path: Path) -> None:
+    store = SQLiteJournalStore(tmp_path / "journal.sqlite3")
+    await store.open()
+    first = [
+        record(10.0),
+        record(11.0, status=404, error="not_found", cache_hit=True),
+        record(12.0, provider=None, consent_evidence="receipt:abc", recipient="21750001600019"),
+    ]
+    second = [record(13.25, status=499, error="client_closed_request"), record(14.0)]
+    await store.write_calls(first)
+    await store.write_calls(second)
+    await store.write_calls([])
+    await store.close()
+    assert stored_rows(tmp_path / "journal.sqlite3") == [as_row(r) for r in first + second]
+
+
+async def test_recent_calls_are_the_newest_first_across_batches(tmp_path: Path) -> None:
+    store = SQLiteJournalStore(tmp_path / "journal.sqlite3")
+    await store.open()
+    await store.write_calls([record(1.0), record(2.0), record(3.0)])
+    await store.write_calls([record(4.0), record(5.0)])
+    assert [r.time for r in await store.recent_calls(4)] == [5.0, 4.0, 3.0, 2.0]
+    assert await store.recent_calls(10) == [record(t) for t in (5.0, 4.0, 3.0, 2.0, 1.0)]
+    await store.close()
+
+
+async def test_a_purge_removes_exactly_the_older_rows(
+    tmp_path: Path,
+) -> None:
+    store = SQLiteJournalStore(tmp_path / "journal.sqlite3")
+    await store.open()
+    await store.write_calls([record(10.0), record(11.0), record(12.0)])
+    await store.write_calls([record(19.0), record(20.0), record(21.0, status=500)])
+    assert await store.count_successful_data_calls(0.0) == 5
+    assert await store.purge_calls(20.0) == 4
+    assert [r.time for r in await store.recent_calls(10)] == [21.0, 20.0]
+    assert await store.count_successful_data_calls(0.0) == 1
+    assert await store.purge_calls(20.0) == 0
+    await store.close()
+
+
+async def test_statistics_count_recent_successful_data_calls(
+    tmp_path: Path,
+) -> None:
+    store = SQLiteJournalStore(tmp_path / "journal.sqlite3")
+    await store.open()
+    await store.write_calls([record(5.0), record(6.0)])  # before the window
+    await store.write_calls(
+        [
+            record(100.0),
+            record(101.0, provider=None),  # introspect: not a data call
+            record(102.0, status=404, error="not_found"),
+            record(103.0),
+        ]
+    )
+    assert await store.count_successful_data_calls(50.0) == 2
+    assert await store.count_successful_data_calls(0.0) == 4
+    await store.close()
+
+
+_records = st.builds(
+    record,
+    time=st.floats(0, 1000, allow_nan=False),
+    status=st.sampled_from([200, 400, 401, 404, 429, 499, 502]),
+    provider=st.sampled_from(["dgfip", "cnaf", None]),
+    request_id=st.text(min_size=1, max_size=12),
+    cache_hit=st.booleans(),
+    recipient=st.none() | st.text(max_size=14),
+)
+
+
+@given(
+    batches=st.lists(st.lists(_records, min_size=1, max_size=6), max_size=5),
+    cut=st.floats(0, 1000, allow_nan=False),
+)
+def test_any_batches_read_back_and_purge_exactly(
+    batches: list[list[CallRecord]], cut: float
+) -> None:
+    everything = [call for batch in batches for call in batch]
+
+    async def scenario(path: Path) -> None:
+        store = SQLiteJournalStore(path)
+        await store.open()
+        for batch in batches:
+            await store.write_calls(batch)
+        assert sorted(map(as_row, await store.recent_calls(1000)), key=repr) == sorted(
+            map(as_row, everything), key=repr
+        )
+        older = [call for call in everything if call.time < cut]
+        assert await store.purge_calls(cut) == len(older)
+        kept = [call for call in everything if call.time >= cut]
+        assert sorted(map(as_row, await store.recent_calls(1000)), key=repr) == sorted(
+            map(as_row, kept), key=repr
+        )
+        successful = [c for c in kept if c.status == 200 and c.provider is not None]
+        assert await store.count_successful_data_calls(-1.0) == len(successful)
+        await store.close()
+
+    with tempfile.TemporaryDirectory() as directory:
+        asyncio.run(scenario(Path(directory) / "journal.sqlite3"))
