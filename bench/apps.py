@@ -37,7 +37,7 @@ BODY = (
     b'{"declarant1":{"nom":"MARTIN","nomNaissance":"MARTIN","prenoms":"Jean",'
     b'"dateNaissance":"29/03/1984"},"declarant2":{"nom":"","nomNaissance":"","prenoms":"",'
     b'"dateNaissance":""},"foyerFiscal":{"adresse":"34 RUE DE L\'EGLISE 75009 PARIS",'
-    b'"annee":2025},"dateRecouvrement":"31/07/2025","dateEtablissement":"08/07/2025",'
+    b'"annee":2025},"dateRecouvrement":"31/07/2025","dateEtablissement":"09/07/2025",'
     b'"nombreParts":1,"situationFamille":"C\xc3\xa9libataire","nombrePersonnesCharge":0,'
     b'"revenuBrutGlobal":17580,"revenuImposable":17580,'
     b'"impotRevenuNetAvantCorrections":1665,"montantImpot":1665,'

@@ -7,8 +7,12 @@ import importlib.util
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import httpx
+from api_particulier.plugins import load_enabled
+from api_particulier.settings import load_settings
+from api_particulier.testing import app_client
 
 BENCH = Path(__file__).resolve().parent.parent / "bench"
 # One short round, driven by the Python load generator (wrk may not be installed).
@@ -48,12 +52,37 @@ def test_the_configuration_comparison_runs() -> None:
     assert all(float(cpu) > 0 for cpu, _ in rows.values())
 
 
-def test_the_starlette_references_answer_the_notice_byte_for_byte() -> None:
-    # The ratios compare endpoints that answer the same bytes; one encodes them per request.
+def _bench_apps() -> Any:
     spec = importlib.util.spec_from_file_location("bench_apps", BENCH / "apps.py")
     assert spec is not None and spec.loader is not None
     apps = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(apps)
+    return apps
+
+
+def test_the_service_answers_the_benchmark_notice_byte_for_byte(tmp_path: Path) -> None:
+    # The references answer these bytes: the comparison holds only if the service does too.
+    apps = _bench_apps()
+
+    async def fetch() -> bytes:
+        settings = load_settings(environ={"API_PARTICULIER_DATA_DIR": str(tmp_path)})
+        async with app_client(settings, plugins=load_enabled(settings)) as client:
+            scopes = {s for p in client.app.providers for r in p.routes for s in r.scopes}
+            key = await client.key(sorted(scopes))
+            answer = await client.http.get(
+                "/api/v2/avis-imposition",
+                params={"numeroFiscal": "1111111111111", "referenceAvis": "1111111111111"},
+                headers={"X-Api-Key": key},
+            )
+            assert answer.status_code == 200
+            return answer.content
+
+    assert asyncio.run(fetch()) == apps.BODY
+
+
+def test_the_starlette_references_answer_the_notice_byte_for_byte() -> None:
+    # The ratios compare endpoints that answer the same bytes; one encodes them per request.
+    apps = _bench_apps()
 
     async def fetch(app: object) -> httpx.Response:
         transport = httpx.ASGITransport(app=app)  # type: ignore[arg-type]
