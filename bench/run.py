@@ -336,6 +336,7 @@ PROXY = "starlette + 1 upstream call"
 PRE_ENCODED = "starlette (pre-encoded body)"
 LOOKUP = "starlette + svair lookup"
 LIVE = "service avis live svair (100 ms)"
+REDIS = "service avis sandbox (redis RL)"
 
 
 def all_targets(helpers: dict[str, Helper]) -> list[Target]:
@@ -353,7 +354,7 @@ def all_targets(helpers: dict[str, Helper]) -> list[Target]:
         redis_url = f"redis://127.0.0.1:{helpers['redis'].port}/0"
         found.append(
             Target(
-                "service avis sandbox (redis RL)",
+                REDIS,
                 SERVICE,
                 NOTICE,
                 authenticated=True,
@@ -547,7 +548,7 @@ def report(
     print("\ntargets:")
     checks = [
         (MEMORY, "starlette", "req/s", 0.70),
-        ("service avis sandbox (redis RL)", MEMORY, "req/s", 0.80),
+        (REDIS, MEMORY, "req/s", 0.80),
         (LIVE, PROXY, "req/s", 0.80),
     ]
     for name, reference, what, goal in checks:
@@ -563,17 +564,16 @@ def report(
         # For information: against an endpoint that does not encode its answer per request.
         value = median(MEMORY, "requests") / median(PRE_ENCODED, "requests")
         print(f"  {MEMORY} / {PRE_ENCODED} req/s: {value:.2f} (no target)")
-    live = LIVE
-    if live in samples and LOOKUP in samples and median(LOOKUP, "requests"):
+    if LIVE in samples and LOOKUP in samples and median(LOOKUP, "requests"):
         # For information: the pipeline alone, around the same lookup and parse.
-        value = median(live, "requests") / median(LOOKUP, "requests")
-        print(f"  {live} / {LOOKUP} req/s: {value:.2f} (no target)")
-    if live in samples:
+        value = median(LIVE, "requests") / median(LOOKUP, "requests")
+        print(f"  {LIVE} / {LOOKUP} req/s: {value:.2f} (no target)")
+    if LIVE in samples:
         bound = LIVE_CONNECTIONS / UPSTREAM_LATENCY
-        value = median(live, "requests") / bound
+        value = median(LIVE, "requests") / bound
         mark = "ok" if value >= 0.70 else "MISSED"
         print(
-            f"  {live} / bound {bound:.0f} req/s (concurrency ÷ latency): {value:.2f} "
+            f"  {LIVE} / bound {bound:.0f} req/s (concurrency ÷ latency): {value:.2f} "
             f"(target ≥ 0.70) {mark}"
         )
 
