@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import sqlite3
 import tempfile
+from collections.abc import AsyncIterator, Iterable
 from pathlib import Path
 from typing import Any
 
@@ -46,64 +48,67 @@ def as_row(call: CallRecord) -> tuple[Any, ...]:
     return tuple(int(v) if isinstance(v, bool) else v for v in (getattr(call, f) for f in _FIELDS))
 
 
-async def test_requests_are_read_back_one_row_each(tmp_path: Path) -> None:
-    store = SQLiteJournalStore(tmp_path / "journal.sqlite3")
+def as_rows(calls: Iterable[CallRecord]) -> list[tuple[Any, ...]]:
+    """Records as rows, in an order that does not depend on how they were read."""
+    return sorted(map(as_row, calls), key=repr)
+
+
+@contextlib.asynccontextmanager
+async def opened(path: Path) -> AsyncIterator[SQLiteJournalStore]:
+    store = SQLiteJournalStore(path)
     await store.open()
+    try:
+        yield store
+    finally:
+        await store.close()
+
+
+async def test_requests_are_read_back_one_row_each(tmp_path: Path) -> None:
     first = [
         record(10.0),
         record(11.0, status=404, error="not_found", cache_hit=True),
         record(12.0, provider=None, consent_evidence="receipt:abc", recipient="21750001600019"),
     ]
     second = [record(13.25, status=499, error="client_closed_request"), record(14.0)]
-    await store.write_calls(first)
-    await store.write_calls(second)
-    await store.write_calls([])
-    await store.close()
+    async with opened(tmp_path / "journal.sqlite3") as store:
+        await store.write_calls(first)
+        await store.write_calls(second)
+        await store.write_calls([])
     assert stored_rows(tmp_path / "journal.sqlite3") == [as_row(r) for r in first + second]
 
 
 async def test_recent_calls_are_the_newest_first_across_batches(tmp_path: Path) -> None:
-    store = SQLiteJournalStore(tmp_path / "journal.sqlite3")
-    await store.open()
-    await store.write_calls([record(1.0), record(2.0), record(3.0)])
-    await store.write_calls([record(4.0), record(5.0)])
-    assert [r.time for r in await store.recent_calls(4)] == [5.0, 4.0, 3.0, 2.0]
-    assert await store.recent_calls(10) == [record(t) for t in (5.0, 4.0, 3.0, 2.0, 1.0)]
-    await store.close()
+    async with opened(tmp_path / "journal.sqlite3") as store:
+        await store.write_calls([record(1.0), record(2.0), record(3.0)])
+        await store.write_calls([record(4.0), record(5.0)])
+        assert [r.time for r in await store.recent_calls(4)] == [5.0, 4.0, 3.0, 2.0]
+        assert await store.recent_calls(10) == [record(t) for t in (5.0, 4.0, 3.0, 2.0, 1.0)]
 
 
-async def test_a_purge_removes_exactly_the_older_rows(
-    tmp_path: Path,
-) -> None:
-    store = SQLiteJournalStore(tmp_path / "journal.sqlite3")
-    await store.open()
-    await store.write_calls([record(10.0), record(11.0), record(12.0)])
-    await store.write_calls([record(19.0), record(20.0), record(21.0, status=500)])
-    assert await store.count_successful_data_calls(0.0) == 5
-    assert await store.purge_calls(20.0) == 4
-    assert [r.time for r in await store.recent_calls(10)] == [21.0, 20.0]
-    assert await store.count_successful_data_calls(0.0) == 1
-    assert await store.purge_calls(20.0) == 0
-    await store.close()
+async def test_a_purge_removes_exactly_the_older_rows(tmp_path: Path) -> None:
+    async with opened(tmp_path / "journal.sqlite3") as store:
+        await store.write_calls([record(10.0), record(11.0), record(12.0)])
+        await store.write_calls([record(19.0), record(20.0), record(21.0, status=500)])
+        assert await store.count_successful_data_calls(0.0) == 5
+        assert await store.purge_calls(20.0) == 4
+        assert [r.time for r in await store.recent_calls(10)] == [21.0, 20.0]
+        assert await store.count_successful_data_calls(0.0) == 1
+        assert await store.purge_calls(20.0) == 0
 
 
-async def test_statistics_count_recent_successful_data_calls(
-    tmp_path: Path,
-) -> None:
-    store = SQLiteJournalStore(tmp_path / "journal.sqlite3")
-    await store.open()
-    await store.write_calls([record(5.0), record(6.0)])  # before the window
-    await store.write_calls(
-        [
-            record(100.0),
-            record(101.0, provider=None),  # introspect: not a data call
-            record(102.0, status=404, error="not_found"),
-            record(103.0),
-        ]
-    )
-    assert await store.count_successful_data_calls(50.0) == 2
-    assert await store.count_successful_data_calls(0.0) == 4
-    await store.close()
+async def test_statistics_count_recent_successful_data_calls(tmp_path: Path) -> None:
+    async with opened(tmp_path / "journal.sqlite3") as store:
+        await store.write_calls([record(5.0), record(6.0)])  # before the window
+        await store.write_calls(
+            [
+                record(100.0),
+                record(101.0, provider=None),  # introspect: not a data call
+                record(102.0, status=404, error="not_found"),
+                record(103.0),
+            ]
+        )
+        assert await store.count_successful_data_calls(50.0) == 2
+        assert await store.count_successful_data_calls(0.0) == 4
 
 
 _records = st.builds(
@@ -125,24 +130,17 @@ def test_any_batches_read_back_and_purge_exactly(
     batches: list[list[CallRecord]], cut: float
 ) -> None:
     everything = [call for batch in batches for call in batch]
+    kept = [call for call in everything if call.time >= cut]
+    successful = [call for call in kept if call.status == 200 and call.provider is not None]
 
     async def scenario(path: Path) -> None:
-        store = SQLiteJournalStore(path)
-        await store.open()
-        for batch in batches:
-            await store.write_calls(batch)
-        assert sorted(map(as_row, await store.recent_calls(1000)), key=repr) == sorted(
-            map(as_row, everything), key=repr
-        )
-        older = [call for call in everything if call.time < cut]
-        assert await store.purge_calls(cut) == len(older)
-        kept = [call for call in everything if call.time >= cut]
-        assert sorted(map(as_row, await store.recent_calls(1000)), key=repr) == sorted(
-            map(as_row, kept), key=repr
-        )
-        successful = [c for c in kept if c.status == 200 and c.provider is not None]
-        assert await store.count_successful_data_calls(-1.0) == len(successful)
-        await store.close()
+        async with opened(path) as store:
+            for batch in batches:
+                await store.write_calls(batch)
+            assert as_rows(await store.recent_calls(1000)) == as_rows(everything)
+            assert await store.purge_calls(cut) == len(everything) - len(kept)
+            assert as_rows(await store.recent_calls(1000)) == as_rows(kept)
+            assert await store.count_successful_data_calls(-1.0) == len(successful)
 
     with tempfile.TemporaryDirectory() as directory:
         asyncio.run(scenario(Path(directory) / "journal.sqlite3"))
