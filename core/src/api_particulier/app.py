@@ -84,8 +84,15 @@ class ApiApp:
             lifespan=self._lifespan,
             exception_handlers={HTTPException: _http_error, Exception: _internal_error},
         )
+        # Never a redirect: Starlette builds its Location from the Host header and the
+        # query string, which would send a citizen's identifiers and the caller's key to
+        # whatever host the request named (contract §5).
+        self.starlette.router.redirect_slashes = False
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and _ambiguous_path(scope):
+            await _not_found(scope, receive, send)
+            return
         # Data routes skip Starlette's middleware and router: their pipeline renders every
         # answer itself, and they carry the traffic. Everything else (HEAD, unknown paths,
         # wrong methods, lifespan) goes through Starlette.
@@ -254,6 +261,21 @@ class _PipelineEndpoint:
 async def _await(result: Any) -> None:
     if inspect.isawaitable(result):
         await result
+
+
+def _ambiguous_path(scope: Scope) -> bool:
+    """Whether the path names a route only once rewritten: a trailing or doubled slash, or
+    an encoded ``/`` (the server decodes ``%2F`` into the path). Such paths answer 404."""
+    raw: bytes = scope.get("raw_path") or scope["path"].encode("utf-8")
+    if b"//" in raw or (len(raw) > 1 and raw.endswith(b"/")):
+        return True
+    return b"%" in raw and b"%2f" in raw.lower()
+
+
+async def _not_found(scope: Scope, receive: Receive, send: Send) -> None:
+    request = Request(scope, receive)
+    response = error_response(NOT_FOUND, 404, {"x-request-id": request_id(request)})
+    await response(scope, receive, send)
 
 
 async def _ping(request: Request) -> Response:

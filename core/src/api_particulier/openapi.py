@@ -7,6 +7,7 @@ provider declares.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 import msgspec
@@ -72,12 +73,59 @@ def _parameters(route: ProviderRoute, components: dict[str, Any]) -> list[dict[s
     ]
 
 
+def _component_name(schema: Mapping[str, Any]) -> str | None:
+    ref = schema.get("$ref")
+    prefix = _REF.format(name="")
+    if isinstance(ref, str) and ref.startswith(prefix):
+        return ref[len(prefix) :]
+    return None
+
+
+def _mask_schemas(routes: list[ProviderRoute], components: dict[str, Any]) -> None:
+    """Make the response schemas say what masking does to an answer.
+
+    A leaf of a route's field tree is present only when its scope is held: it is never
+    ``required``. A container is always present: it stays required. A field the tree does
+    not declare is never shown: it leaves the schema. A component reached by several trees
+    keeps every field one of them shows, and requires only what all of them require.
+    """
+    shown: dict[str, set[str]] = {}
+    required: dict[str, set[str]] = {}
+
+    def walk(name: str, tree: Mapping[str, Any]) -> None:
+        schema = components.get(name)
+        if schema is None:
+            return
+        containers = {key for key, node in tree.items() if isinstance(node, Mapping)}
+        shown.setdefault(name, set()).update(tree)
+        before = required.get(name)
+        now = containers & set(schema.get("required", []))
+        required[name] = now if before is None else before & now
+        for key in containers:
+            inner = _component_name(schema.get("properties", {}).get(key, {}))
+            if inner is not None:
+                walk(inner, tree[key])
+
+    for route in routes:
+        walk(route.response.__name__, route.fields)
+    for name, keys in shown.items():
+        schema = components[name]
+        properties = schema.get("properties", {})
+        schema["properties"] = {k: v for k, v in properties.items() if k in keys}
+        kept = [k for k in schema.get("required", []) if k in required[name]]
+        if kept:
+            schema["required"] = kept
+        else:
+            schema.pop("required", None)
+
+
 def build_openapi(app: ApiApp) -> dict[str, Any]:
     routes = [(p.name, r) for p in app.providers for r in p.routes]
     types: list[Any] = [ErrorBody]
     for _, route in routes:
         types.extend([route.params, route.response])
     _, components = msgspec.json.schema_components(types, ref_template=_REF)
+    _mask_schemas([route for _, route in routes], components)
     components["Error"] = components.pop("ErrorBody")
     components["Introspection"] = {
         "type": "object",

@@ -1,4 +1,4 @@
-"""Query-string validation driven by a provider's declared parameter Struct.
+r"""Query-string validation driven by a provider's declared parameter Struct.
 
 A provider declares its parameters as a msgspec Struct whose fields are annotated with
 ``msgspec.Meta``; two keys of ``Meta.extra`` are understood here:
@@ -7,11 +7,18 @@ A provider declares its parameters as a msgspec Struct whose fields are annotate
 - ``remove_spaces``: spaces are removed before validation (identifiers typed by citizens
   from a paper notice often carry them).
 
+A ``Meta.pattern`` must match the **whole** value, read as ASCII: the core checks it with
+``re.fullmatch`` and ``re.ASCII`` on top of msgspec's own check (which searches, so ``$``
+would accept a trailing newline and ``\d`` would accept any script's digits). No text
+parameter may hold a control character, with or without a pattern. A value that reaches a
+provider therefore holds only what its pattern documents.
+
 Every invalid parameter is reported in one answer, never only the first.
 """
 
 from __future__ import annotations
 
+import re
 import typing
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -23,6 +30,11 @@ import msgspec
 DEFAULT_MESSAGE = "Les paramètres fournis sont invalides"
 
 
+# C0 and C1 control characters and DEL: never part of an identifier, and a newline or a NUL
+# sent on to an upstream could change the meaning of what it receives.
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+
+
 @dataclass(frozen=True, slots=True)
 class FieldRule:
     name: str
@@ -30,6 +42,20 @@ class FieldRule:
     message: str
     remove_spaces: bool
     required: bool
+    # The declared pattern, compiled to match the whole value in ASCII.
+    pattern: re.Pattern[str] | None = None
+
+    def accepts(self, value: str) -> bool:
+        """Whether ``value`` (spaces already removed) is valid for this parameter."""
+        if _CONTROL.search(value):
+            return False
+        if self.pattern is not None and self.pattern.fullmatch(value) is None:
+            return False
+        try:
+            msgspec.convert(value, self.annotation, strict=False)
+        except msgspec.ValidationError:
+            return False
+        return True
 
 
 class InvalidParams(Exception):
@@ -49,12 +75,29 @@ class InvalidParams(Exception):
         return " ; ".join(dict.fromkeys(message for _, message in self.problems))
 
 
+def _metas(annotation: Any) -> list[msgspec.Meta]:
+    """The ``msgspec.Meta`` of a field, also inside ``Optional[Annotated[...]]``."""
+    found = [m for m in getattr(annotation, "__metadata__", ()) if isinstance(m, msgspec.Meta)]
+    for arg in typing.get_args(annotation):
+        found.extend(m for m in getattr(arg, "__metadata__", ()) if isinstance(m, msgspec.Meta))
+    return found
+
+
 def _meta_extra(annotation: Any) -> dict[str, Any]:
     extra: dict[str, Any] = {}
-    for meta in getattr(annotation, "__metadata__", ()):
-        if isinstance(meta, msgspec.Meta) and meta.extra:
+    for meta in _metas(annotation):
+        if meta.extra:
             extra.update(meta.extra)
     return extra
+
+
+def _whole_ascii_pattern(annotation: Any) -> re.Pattern[str] | None:
+    patterns = [meta.pattern for meta in _metas(annotation) if meta.pattern]
+    if not patterns:
+        return None
+    if len(patterns) > 1:
+        raise TypeError("a parameter declares one pattern at most")
+    return re.compile(patterns[0], re.ASCII)
 
 
 def parse_query(raw: bytes) -> dict[str, str]:
@@ -90,21 +133,27 @@ class ParamsValidator:
                 message=str(_meta_extra(hints[field.name]).get("message", DEFAULT_MESSAGE)),
                 remove_spaces=bool(_meta_extra(hints[field.name]).get("remove_spaces", False)),
                 required=field.required,
+                pattern=_whole_ascii_pattern(hints[field.name]),
             )
             for field in info
         )
 
     def validate(self, query: Mapping[str, str]) -> msgspec.Struct:
         values: dict[str, str] = {}
+        strict = True
         for rule in self.rules:
             value = query.get(rule.name)
             if value is None:
                 continue
-            values[rule.name] = value.replace(" ", "") if rule.remove_spaces else value
-        try:
-            return msgspec.convert(values, self.struct, strict=False)
-        except msgspec.ValidationError:
-            raise InvalidParams(self._problems(values)) from None
+            value = value.replace(" ", "") if rule.remove_spaces else value
+            strict = strict and _strictly_valid(rule, value)
+            values[rule.name] = value
+        if strict:
+            try:
+                return msgspec.convert(values, self.struct, strict=False)
+            except msgspec.ValidationError:
+                pass
+        raise InvalidParams(self._problems(values))
 
     def _problems(self, values: Mapping[str, str]) -> list[tuple[str, str]]:
         problems: list[tuple[str, str]] = []
@@ -113,9 +162,15 @@ class ParamsValidator:
                 if rule.required:
                     problems.append((rule.name, rule.message))
                 continue
-            try:
-                msgspec.convert(values[rule.name], rule.annotation, strict=False)
-            except msgspec.ValidationError:
+            if not rule.accepts(values[rule.name]):
                 problems.append((rule.name, rule.message))
         # A cross-field check in __post_init__ can fail with every field valid on its own.
         return problems or [("*", DEFAULT_MESSAGE)]
+
+
+def _strictly_valid(rule: FieldRule, value: str) -> bool:
+    """The checks msgspec does not make: no control character, the whole value matching
+    the pattern in ASCII. (msgspec's conversion runs once, for the whole Struct.)"""
+    if _CONTROL.search(value):
+        return False
+    return rule.pattern is None or rule.pattern.fullmatch(value) is not None

@@ -16,8 +16,12 @@ from .types import Denial, ErrorBody
 
 JSON_MEDIA_TYPE = "application/json; charset=utf-8"
 _encoder = msgspec.json.Encoder()
-# Echo a caller's request id only when it cannot smuggle anything into our logs or headers.
-_WELL_FORMED_REQUEST_ID = re.compile(r"^[A-Za-z0-9._:\-]{8,128}$")
+# Echo a caller's request id only when it cannot smuggle anything into our logs or headers,
+# nor be a key: 8 to 64 letters, digits and ``. : -``, at least one of those three. Keys of
+# this service hold ``_``; keys of the historic service are runs of letters and digits
+# (hex, base64url), so a key pasted into the header by mistake is never echoed nor written
+# into the journal.
+_WELL_FORMED_REQUEST_ID = re.compile(r"(?=[^.:\-]*[.:\-])[A-Za-z0-9.:\-]{8,64}", re.ASCII)
 _SCOPE_KEY = "api_particulier.request_id"
 
 
@@ -33,7 +37,7 @@ def request_id(conn: HTTPConnection) -> str:
 def choose_request_id(scope: MutableMapping[str, Any], incoming: str | None) -> str:
     """Keep ``incoming`` (the caller's ``X-Request-Id``) if well formed, else make one; the
     choice is remembered in the ASGI scope, so that every answer to the request agrees."""
-    if incoming is not None and _WELL_FORMED_REQUEST_ID.match(incoming):
+    if incoming is not None and _WELL_FORMED_REQUEST_ID.fullmatch(incoming):
         chosen = incoming
     else:
         chosen = new_request_id()

@@ -118,9 +118,9 @@ class KeyAuthPlugin:
         else:
             return ACCESS_DENIED
         digest = keys.digest(self._pepper, key)
-        match = await self._lookup(digest)
+        match = await self._lookup(digest, now)
         if match is None and imported:
-            match = await self._upgrade_legacy(key, digest)
+            match = await self._upgrade_legacy(key, digest, now)
         if match is None or not match.key.is_active(now):
             return ACCESS_DENIED
         application = match.application
@@ -145,13 +145,13 @@ class KeyAuthPlugin:
             self._imported_keys = await self._store.has_imported_keys()
         return self._imported_keys
 
-    async def _lookup(self, digest: str) -> KeyMatch | None:
+    async def _lookup(self, digest: str, now: float) -> KeyMatch | None:
         assert self._store is not None
-        return await self._store.find_key(digest)
+        return await self._store.find_active_key(digest, now)
 
-    async def _upgrade_legacy(self, key: str, digest: str) -> KeyMatch | None:
+    async def _upgrade_legacy(self, key: str, digest: str, now: float) -> KeyMatch | None:
         assert self._store is not None
-        match = await self._store.find_legacy_key(keys.legacy_digest(key))
+        match = await self._store.find_active_legacy_key(keys.legacy_digest(key), now)
         if match is not None:
             await self._store.upgrade_legacy_key(match.key.id, digest)
             log.info("legacy_key_upgraded", key_id=match.key.id)

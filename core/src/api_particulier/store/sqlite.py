@@ -65,6 +65,14 @@ CREATE INDEX IF NOT EXISTS calls_time ON calls(time);
 DROP INDEX IF EXISTS calls_request_id;
 """
 
+# A key that cannot be used gives no row at all, like an unknown one: no application body is
+# decoded for it, so its refusal costs what an unknown key's does. The application's expiry
+# lives in its JSON body (stored as a BLOB, hence the cast).
+_USABLE = (
+    "AND k.revoked_at IS NULL AND (k.expires_at IS NULL OR k.expires_at > ?) "
+    "AND coalesce(json_extract(CAST(a.body AS TEXT), '$.expires_at') > ?, 1)"
+)
+
 _KEY_COLUMNS = (
     "k.id, k.application_id, k.digest, k.legacy_sha512, k.hint, k.created_at, "
     "k.expires_at, k.revoked_at, k.imported"
@@ -181,23 +189,23 @@ class SQLiteKeyStore:
             )
         )
 
-    async def _match(self, column: str, value: str) -> KeyMatch | None:
+    async def _match(self, column: str, value: str, now: float) -> KeyMatch | None:
         row = await self._db.arun(
             lambda c: c.execute(
                 f"SELECT {_KEY_COLUMNS}, a.body FROM api_keys k "  # noqa: S608 - fixed names
-                f"JOIN applications a ON a.id = k.application_id WHERE k.{column} = ?",
-                (value,),
+                f"JOIN applications a ON a.id = k.application_id WHERE k.{column} = ? " + _USABLE,
+                (value, now, now),
             ).fetchone()
         )
         if row is None:
             return None
         return KeyMatch(_key_from_row(row), msgspec.json.decode(row[9], type=Application))
 
-    async def find_key(self, digest: str) -> KeyMatch | None:
-        return await self._match("digest", digest)
+    async def find_active_key(self, digest: str, now: float) -> KeyMatch | None:
+        return await self._match("digest", digest, now)
 
-    async def find_legacy_key(self, sha512_hex: str) -> KeyMatch | None:
-        return await self._match("legacy_sha512", sha512_hex)
+    async def find_active_legacy_key(self, sha512_hex: str, now: float) -> KeyMatch | None:
+        return await self._match("legacy_sha512", sha512_hex, now)
 
     async def upgrade_legacy_key(self, key_id: str, digest: str) -> None:
         await self._db.arun(

@@ -14,10 +14,10 @@ ALLOCATAIRE_MESSAGE = "Le numéro d'allocataire n'est pas correctement formaté"
 CODE_POSTAL_MESSAGE = "Le code postal n'est pas correctement formaté"
 
 NumeroAllocataire = Annotated[
-    str, msgspec.Meta(pattern=r"^\d{5,7}$", extra={"message": ALLOCATAIRE_MESSAGE})
+    str, msgspec.Meta(pattern=r"^[0-9]{5,7}$", extra={"message": ALLOCATAIRE_MESSAGE})
 ]
 CodePostal = Annotated[
-    str, msgspec.Meta(pattern=r"^\d{5}$", extra={"message": CODE_POSTAL_MESSAGE})
+    str, msgspec.Meta(pattern=r"^[0-9]{5}$", extra={"message": CODE_POSTAL_MESSAGE})
 ]
 
 
@@ -31,7 +31,7 @@ class CompositionFamilialeParams(msgspec.Struct, frozen=True, kw_only=True):
 class Person(msgspec.Struct, frozen=True, kw_only=True):
     nomPrenom: str
     # ddMMyyyy, e.g. "05031988" for 5 March 1988.
-    dateDeNaissance: Annotated[str, msgspec.Meta(pattern=r"^\d{8}$")]
+    dateDeNaissance: Annotated[str, msgspec.Meta(pattern=r"^[0-9]{8}$")]
     sexe: Literal["M", "F"]
 
 

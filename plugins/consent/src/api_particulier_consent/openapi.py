@@ -19,7 +19,12 @@ RECIPIENT_PARAMETER: dict[str, Any] = {
     "description": "SIRET of the administration receiving the data (14 digits, valid Luhn key; "
     "La Poste establishments: digit sum multiple of 5). Recorded in the journal. Required "
     "when the application's consent policy says so, and always with FranceConnect.",
-    "schema": {"type": "string", "pattern": "^[0-9 ]{14,20}$"},
+    "schema": {
+        "type": "string",
+        "pattern": "^[0-9 ]{14,20}$",
+        "description": "The pattern says only the shape: a JSON Schema cannot express the "
+        "Luhn key, so a value matching it may still be refused with 400 `bad_request`.",
+    },
 }
 RECEIPT_HEADER: dict[str, Any] = {
     "name": "X-Consent-Receipt",

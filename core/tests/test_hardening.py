@@ -1,0 +1,188 @@
+"""What the service refuses at its edges: rewritten paths, odd identifiers, request ids a
+key could hide in, keys that no longer work, and a schema that would reject valid answers."""
+
+from __future__ import annotations
+
+import time
+import uuid
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import msgspec
+import pytest
+from api_particulier import admin
+from api_particulier.params import InvalidParams, ParamsValidator
+from api_particulier.testing import TestClient, app_client, make_settings
+from hypothesis import given
+from hypothesis import strategies as st
+
+from .support import ALL_ECHO_SCOPES, GOOD_PARAMS, NUMERO_MESSAGE, EchoParams, EchoProvider
+
+pytestmark = pytest.mark.anyio
+ECHO = "/api/v2/echo"
+
+
+@pytest.fixture
+async def echo(tmp_path: Path) -> AsyncIterator[tuple[TestClient, EchoProvider]]:
+    provider = EchoProvider()
+    async with app_client(make_settings(tmp_path), plugins={"echo": provider}) as client:
+        yield client, provider
+
+
+def assert_not_found(response: Any) -> None:
+    assert response.status_code == 404
+    assert response.json()["error"] == "not_found"
+    assert "location" not in response.headers
+    made = response.headers["x-request-id"]
+    assert str(uuid.UUID(made)) == made
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        f"{ECHO}/",
+        f"/{ECHO}",
+        "/api//v2/echo",
+        "/api/v2%2Fecho",
+        "/api/v2%2fecho",
+        "/api/ping/",
+        "//api/ping",
+        "/api/introspect/",
+        "/api/open-api.json/",
+    ],
+)
+async def test_rewritten_paths_are_404_never_redirects(echo: Any, path: str) -> None:
+    client, provider = echo
+    key = await client.key(ALL_ECHO_SCOPES)
+    response = await client.http.get(
+        path,
+        params=GOOD_PARAMS,
+        headers={"X-Api-Key": key, "Host": "attacker.example"},
+        follow_redirects=False,
+    )
+    assert_not_found(response)
+    assert "12345" not in response.text
+    assert provider.calls == []
+
+
+@pytest.mark.parametrize(
+    "numero",
+    [
+        "١٢٣٤٥",  # Arabic-Indic digits
+        "１２３４５",  # fullwidth digits
+        "12345\n",
+        "12345\r\n",
+        "12345\x00",
+        "\n12345",
+        "１2345",
+        "12345\u00a0",
+    ],
+)
+async def test_identifiers_are_ascii_and_whole(echo: Any, numero: str) -> None:
+    client, provider = echo
+    key = await client.key(ALL_ECHO_SCOPES)
+    response = await client.http.get(
+        ECHO, params={**GOOD_PARAMS, "numero": numero}, headers={"X-Api-Key": key}
+    )
+    assert response.status_code == 400
+    assert response.json() == {
+        "error": "bad_request",
+        "reason": "Invalid parameters: numero",
+        "message": NUMERO_MESSAGE,
+    }
+    assert provider.calls == []
+
+
+class Free(msgspec.Struct, frozen=True):
+    nom: str
+
+
+def test_a_control_character_is_refused_even_without_a_pattern() -> None:
+    validator = ParamsValidator(Free)
+    assert validator.validate({"nom": "Éloïse Dupont"}) == Free(nom="Éloïse Dupont")
+    for bad in ("a\nb", "a\x1bb", "a\x85b"):
+        with pytest.raises(InvalidParams):
+            validator.validate({"nom": bad})
+
+
+@given(st.text(max_size=12))
+def test_a_validated_identifier_holds_only_its_documented_alphabet(value: str) -> None:
+    validator = ParamsValidator(EchoParams)
+    try:
+        params = validator.validate({"numero": value, "code": "AB"})
+    except InvalidParams:
+        return
+    assert isinstance(params, EchoParams)
+    assert len(params.numero) == 5
+    assert all(c in "0123456789" for c in params.numero)
+
+
+@pytest.mark.parametrize(
+    ("sent", "echoed"),
+    [
+        ("abc-123-def", True),
+        ("5f0c6a5e-3b1d-4c1e-9d7a-2f8e1c0b9a77", True),
+        ("trace:42.7", True),
+        ("a" * 64, False),  # no separator: the shape of a historic key
+        ("0123456789abcdef0123456789abcdef", False),  # 32 hex digits
+        ("apip_" + "A" * 49, False),  # this service's keys hold "_"
+        ("with_underscore-1", False),
+        ("a-" + "b" * 63, False),  # over 64 characters
+        ("a-b", False),  # under 8
+        ("a\tb;<script>", False),
+        ("abc-123-dé", False),
+    ],
+)
+async def test_request_ids_a_key_cannot_take(echo: Any, sent: str, echoed: bool) -> None:
+    client, _ = echo
+    key = await client.key(ALL_ECHO_SCOPES)
+    response = await client.http.get(
+        ECHO,
+        params=GOOD_PARAMS,
+        headers={"X-Api-Key": key, "X-Request-Id": sent.encode("latin-1")},
+    )
+    assert (response.headers["x-request-id"] == sent) is echoed
+    if not echoed:
+        made = response.headers["x-request-id"]
+        assert str(uuid.UUID(made)) == made
+
+
+async def test_unusable_keys_are_filtered_by_the_lookup_itself(echo: Any) -> None:
+    """A revoked or expired key, or one of an expired application, gives no row: refusing
+    it costs the same lookup as an unknown key, no application is decoded."""
+    client, _ = echo
+    store = client.app.key_store
+    pepper = client.app.pepper
+    now = time.time()
+    application = await admin.ensure_application(store, "ville", ALL_ECHO_SCOPES)
+    live = await admin.issue_key(store, pepper, application)
+    revoked = await admin.issue_key(store, pepper, application)
+    await store.revoke_key(revoked.key.id, now - 1)
+    expired = await admin.issue_key(store, pepper, application, expires_at=now - 1)
+    old_application = await admin.ensure_application(
+        store, "ancienne", ALL_ECHO_SCOPES, expires_at=now - 1
+    )
+    of_expired_application = await admin.issue_key(store, pepper, old_application)
+
+    assert await store.find_active_key(live.key.digest or "", now) is not None
+    for issued in (revoked, expired, of_expired_application):
+        assert await store.find_active_key(issued.key.digest or "", now) is None
+    for issued in (revoked, expired, of_expired_application):
+        response = await client.http.get(
+            ECHO, params=GOOD_PARAMS, headers={"X-Api-Key": issued.secret}
+        )
+        assert response.status_code == 401
+
+
+async def test_the_schema_requires_only_what_masking_always_leaves(echo: Any) -> None:
+    client, _ = echo
+    components = client.app.openapi()["components"]["schemas"]
+    body = components["EchoBody"]
+    # Containers are always present; leaves only with their scope; "secret" never.
+    assert body["required"] == ["personne"]
+    assert set(body["properties"]) == {"personne", "revenu"}
+    assert "required" not in components["Person"]
+    key = await client.key(["echo_revenu"])
+    response = await client.http.get(ECHO, params=GOOD_PARAMS, headers={"X-Api-Key": key})
+    assert response.json() == {"personne": {}, "revenu": None}
