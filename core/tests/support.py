@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import Callable
 from typing import Annotated, Any
 
@@ -50,6 +51,7 @@ class EchoProvider:
     name = "echo"
     path = "/api/v2/echo"
     response: type[msgspec.Struct] = EchoBody
+    deadline: float | None = 10.0
 
     def __init__(self) -> None:
         self.calls: list[dict[str, str]] = []
@@ -67,6 +69,7 @@ class EchoProvider:
             fetch=self.fetch,
             summary="Echo",
             provider_statuses=(404, 502, 503, 504),
+            deadline=self.deadline,
         )
         register(
             Provider(
@@ -79,7 +82,8 @@ class EchoProvider:
 
     async def fetch(self, call: Call) -> Any:
         self.calls.append(call.subject())
-        return self.outcome(call)
+        result = self.outcome(call)
+        return await result if inspect.isawaitable(result) else result
 
     healthy = True
     health_calls = 0

@@ -9,6 +9,7 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
+import anyio
 import msgspec
 import pytest
 from api_particulier import admin
@@ -186,3 +187,25 @@ async def test_the_schema_requires_only_what_masking_always_leaves(echo: Any) ->
     key = await client.key(["echo_revenu"])
     response = await client.http.get(ECHO, params=GOOD_PARAMS, headers={"X-Api-Key": key})
     assert response.json() == {"personne": {}, "revenu": None}
+
+
+async def test_the_route_deadline_bounds_the_whole_fetch(tmp_path: Path) -> None:
+    provider = EchoProvider()
+    provider.deadline = 0.2
+    cancelled = []
+
+    async def stuck(call: Any) -> Any:
+        try:
+            await anyio.sleep(30)
+        except BaseException:
+            cancelled.append(True)
+            raise
+
+    provider.outcome = stuck
+    async with app_client(make_settings(tmp_path), plugins={"echo": provider}) as client:
+        key = await client.key(ALL_ECHO_SCOPES)
+        with anyio.fail_after(10):
+            response = await client.http.get(ECHO, params=GOOD_PARAMS, headers={"X-Api-Key": key})
+    assert response.status_code == 504
+    assert response.json()["error"] == "timeout_error"
+    assert cancelled == [True]

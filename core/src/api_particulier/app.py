@@ -234,7 +234,12 @@ class ApiApp:
             ],
             "registered": self.plugin_names(),
             "providers": [
-                {"name": p.name, "routes": [r.path for r in p.routes], "health": p.health_path}
+                {
+                    "name": p.name,
+                    "routes": [r.path for r in p.routes],
+                    "health": p.health_path,
+                    "upstreams": [upstream.describe() for upstream in p.upstreams],
+                }
                 for p in self.providers
             ],
             "plan": self.plan.describe(),

@@ -22,7 +22,7 @@ import msgspec
 import structlog
 from starlette.types import Receive, Scope, Send
 
-from .errors import ProviderError
+from .errors import ProviderError, ProviderTimeout
 from .logs import current_call
 from .masking import Compiled, Shape, apply, compile_fields, conforms, full_shape
 from .params import InvalidParams, ParamsValidator, parse_query
@@ -71,6 +71,7 @@ class Endpoint:
     # Set when a payload of the route's response type, seen with every scope, can be
     # encoded as it is (see masking.full_shape).
     shape: Shape | None = None
+    deadline: float | None = None
 
     @classmethod
     def for_provider(cls, provider: str, route: ProviderRoute) -> Endpoint:
@@ -84,6 +85,7 @@ class Endpoint:
             scopes=route.scopes,
             fields=fields,
             shape=full_shape(fields, route.response) if route.render is None else None,
+            deadline=route.deadline,
         )
 
 
@@ -220,7 +222,10 @@ class Pipeline:
 
     async def _fetch(self, call: Call, endpoint: Endpoint) -> Answer:
         try:
-            payload = await endpoint.handler(call)
+            if endpoint.deadline is None:
+                payload = await endpoint.handler(call)
+            else:
+                payload = await _within(endpoint.deadline, endpoint.handler, call)
         except ProviderError as exc:
             headers = {"retry-after": str(exc.retry_after)} if exc.retry_after else None
             log.info("provider_error", plugin=endpoint.provider, error=exc.error, status=exc.status)
@@ -302,6 +307,14 @@ class Pipeline:
         if pending:
             return _first_veto(veto, pending)
         return veto
+
+
+async def _within(deadline: float, handler: Handler, call: Call) -> Any:
+    """``handler(call)``, cancelled after ``deadline`` seconds (then a provider timeout)."""
+    with anyio.move_on_after(deadline):
+        return await handler(call)
+    # Only the deadline's cancellation ends the block without a return.
+    raise ProviderTimeout()
 
 
 async def _await_pending(pending: list[Any]) -> None:

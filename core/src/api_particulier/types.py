@@ -17,6 +17,8 @@ if TYPE_CHECKING:
     from starlette.requests import Request
     from starlette.types import Receive, Scope
 
+    from .upstream import Upstream
+
 
 class Principal(msgspec.Struct, frozen=True, kw_only=True):
     """Who is calling: the application behind a key, as resolved by ``authenticate``.
@@ -101,6 +103,11 @@ class ProviderRoute:
     # Query names of the parameters that identify the citizen; consent evidence is bound to
     # them. None means every parameter of the Struct.
     subject_params: tuple[str, ...] | None = None
+    # Seconds the whole fetch may take, whatever it waits on (upstream calls, locks, a
+    # parse in a worker thread): past it, the fetch is cancelled and the answer is 504
+    # ``timeout_error``. ``None`` for a fetch that never waits (a sandbox data set): it
+    # then runs without a timer.
+    deadline: float | None = 10.0
 
     @cached_property
     def scopes(self) -> frozenset[str]:
@@ -134,6 +141,9 @@ class Provider:
     routes: tuple[ProviderRoute, ...]
     health_path: str | None = None
     health: Callable[[], Awaitable[bool]] | None = None
+    # The upstream clients the routes call through, for operators: their state (calls in
+    # flight, circuit breaker) is served by ``/api/plugins``.
+    upstreams: tuple[Upstream, ...] = ()
 
 
 class Call:

@@ -15,6 +15,8 @@ API::
         ssl=None,                    # an ssl.SSLContext (mutual TLS), or None for default checks
         connect_retries=1,           # extra attempts after a *connection* failure only
         max_body_bytes=10 * 2**20,   # a larger answer → ProviderBadResponse
+        breaker_failures=5,          # failures in a row that open the circuit
+        breaker_cooldown=30.0,       # seconds the circuit stays open before one probe
     )
     await upstream.open()            # in the plugin's ``startup`` hook
     response = await upstream.request(
@@ -33,12 +35,19 @@ Errors raised by :meth:`Upstream.request` (all from :mod:`api_particulier.errors
 
 - :class:`ProviderTimeout` — the connection or the answer did not come in time;
 - :class:`ProviderUnavailable` — connection refused/reset, DNS or TLS failure, the answer
-  cut short, or the concurrency cap reached (then with ``retry_after=1``);
+  cut short, the concurrency cap reached (then with ``retry_after=1``), or the circuit
+  open (then with ``retry_after`` the seconds left before a probe);
 - :class:`ProviderBadResponse` — the body exceeds ``max_body_bytes``.
 
 A call is retried only when the connection could not be established, i.e. when the
 request cannot have reached the upstream: some upstreams (DGFiP) count every lookup
 against an anti-bruteforce budget, so a request that may have arrived is never repeated.
+
+Circuit breaker (:mod:`api_particulier.breaker`): timeouts, connection and transport
+failures and 5xx answers count as failures; ``breaker_failures`` of them in a row open the
+circuit, and for ``breaker_cooldown`` seconds every call is refused at once instead of
+waiting for an upstream that is down. Then one call goes through as a probe: its success
+closes the circuit. :meth:`Upstream.describe` gives the state (served by ``/api/plugins``).
 
 Each call logs one ``upstream_call`` line with the upstream name, the caller's operation
 label, the HTTP status, the latency, the outcome and the number of attempts. The URL is
@@ -47,6 +56,7 @@ never logged: paths and query strings may carry a citizen's identifiers.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import ssl as ssl_module
 import time
@@ -57,6 +67,7 @@ import aiohttp
 import structlog
 from multidict import CIMultiDictProxy
 
+from .breaker import CircuitBreaker
 from .errors import ProviderBadResponse, ProviderTimeout, ProviderUnavailable
 
 __all__ = ["Upstream", "UpstreamResponse"]
@@ -92,6 +103,8 @@ class Upstream:
         ssl: ssl_module.SSLContext | None = None,
         connect_retries: int = 1,
         max_body_bytes: int = 10 * 2**20,
+        breaker_failures: int = 5,
+        breaker_cooldown: float = 30.0,
     ) -> None:
         if connect_timeout <= 0 or read_timeout <= 0:
             raise ValueError("timeouts must be positive")
@@ -106,6 +119,7 @@ class Upstream:
         self._ssl = ssl
         self._session: aiohttp.ClientSession | None = None
         self._in_flight = 0
+        self.breaker = CircuitBreaker(name, failures=breaker_failures, cooldown=breaker_cooldown)
 
     @property
     def deadline(self) -> float:
@@ -118,6 +132,10 @@ class Upstream:
     @property
     def is_open(self) -> bool:
         return self._session is not None and not self._session.closed
+
+    def describe(self) -> dict[str, object]:
+        """What an operator wants to know: calls in flight and the circuit's state."""
+        return {"name": self.name, "in_flight": self._in_flight, "circuit": self.breaker.describe()}
 
     async def open(self) -> None:
         if self.is_open:
@@ -166,6 +184,13 @@ class Upstream:
             raise ProviderUnavailable(
                 "Too many concurrent calls to the data provider", retry_after=1
             )
+        breaker = self.breaker
+        if not breaker.admit():
+            self._log(operation, started, None, "circuit_open", 0)
+            raise ProviderUnavailable(
+                "The data provider keeps failing: calls are suspended",
+                retry_after=breaker.retry_after(),
+            )
         self._in_flight += 1
         attempts = 0
         status: int | None = None
@@ -207,8 +232,18 @@ class Upstream:
         except aiohttp.ClientError:
             outcome = "transport_error"
             raise ProviderUnavailable() from None
+        except asyncio.CancelledError:
+            # The caller gave up (its deadline, the client gone): not the upstream's fault.
+            outcome = "cancelled"
+            raise
         finally:
             self._in_flight -= 1
+            if outcome == "ok":
+                breaker.succeeded()
+            elif outcome in _FAILURES:
+                breaker.failed()
+            else:
+                breaker.released()
             self._log(operation, started, status, outcome, attempts)
 
     async def _once(
@@ -264,3 +299,10 @@ class Upstream:
 
 class _BodyTooLarge(Exception):
     pass
+
+
+# Outcomes that say the upstream is not answering as it should: they count toward opening
+# the circuit. A body too large, or a call cancelled by its caller, says nothing either way.
+_FAILURES = frozenset(
+    {"timeout", "tls_error", "connect_error", "transport_error", "upstream_error"}
+)

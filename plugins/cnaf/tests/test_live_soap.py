@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+import functools
+import re
+from collections.abc import AsyncIterator, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pytest
+from anyio.from_thread import BlockingPortal, start_blocking_portal
 from api_particulier import ConfigError, ProviderUnavailable
 from api_particulier.testing import TestClient, app_client, make_settings
 from api_particulier_cnaf.client import SoapBackend
@@ -15,6 +19,8 @@ from api_particulier_cnaf.plugin import CnafPlugin
 from api_particulier_cnaf.simulator.pki import TestPki
 from api_particulier_cnaf.simulator.server import Answer, CnafSimulator
 from api_particulier_cnaf.tls import client_context
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from .test_parser import EXPECTED, HEADER_2017, header_for
 from .test_routes_sandbox import MAGIC_CASES
@@ -290,3 +296,63 @@ async def test_http_errors_from_cnaf(
     response = await get(client, params, ALL_SCOPES)
     assert response.status_code == expected
     assert "refus" not in response.text
+
+
+# Near misses of valid identifiers: other scripts' digits, a trailing newline, a space
+# that is not a space, and plain random text.
+_ALMOST = st.sampled_from(["\n", "\r\n", "٢", "２", "\u00a0", "\x00", "a", "%", "+", " "])
+
+
+def _near(pattern: str) -> st.SearchStrategy[str]:
+    return st.one_of(
+        st.text(max_size=9),
+        st.from_regex(pattern, fullmatch=True),
+        st.tuples(st.from_regex(pattern, fullmatch=True), _ALMOST, st.integers(0, 7)).map(
+            lambda t: t[0][: t[2]] + t[1] + t[0][t[2] :]
+        ),
+    )
+
+
+@dataclass
+class LiveSoap:
+    portal: BlockingPortal
+    client: TestClient
+    simulator: CnafSimulator
+    key: str
+
+
+@pytest.fixture(scope="module")
+def live_soap(tmp_path_factory: pytest.TempPathFactory, pki: TestPki) -> Iterator[LiveSoap]:
+    data_dir = tmp_path_factory.mktemp("soap-alphabet")
+    with CnafSimulator(pki, hang_seconds=5.0) as simulator:
+        settings = make_settings(
+            data_dir, enabled=["cnaf"], plugins={"cnaf": soap_table(simulator, pki)}
+        )
+        with (
+            start_blocking_portal("asyncio") as portal,
+            portal.wrap_async_context_manager(
+                app_client(settings, plugins={"cnaf": CnafPlugin()})
+            ) as client,
+        ):
+            key = portal.call(client.key, ALL_SCOPES)
+            yield LiveSoap(portal, client, simulator, key)
+
+
+@given(numero=_near(r"[0-9]{5,7}"), code=_near(r"[0-9]{5}"))
+@settings(max_examples=150)
+def test_only_the_documented_alphabet_reaches_cnaf(
+    live_soap: LiveSoap, numero: str, code: str
+) -> None:
+    live_soap.simulator.received.clear()
+    response = live_soap.portal.call(
+        functools.partial(
+            live_soap.client.http.get,
+            V2,
+            params={"numeroAllocataire": numero, "codePostal": code},
+            headers={"X-Api-Key": live_soap.key},
+        )
+    )
+    assert response.status_code in (200, 400, 404, 502, 503, 504), response.text
+    for matricule, postal in live_soap.simulator.received:
+        assert re.fullmatch(r"[0-9]{5,7}", matricule, re.ASCII), matricule
+        assert re.fullmatch(r"[0-9]{5}", postal, re.ASCII), postal

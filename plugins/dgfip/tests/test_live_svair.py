@@ -3,19 +3,23 @@
 from __future__ import annotations
 
 import asyncio
+import functools
 import json
+import re
 import socket
 import subprocess
 import sys
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import aiohttp
 import msgspec
 import pytest
+from anyio.from_thread import BlockingPortal, start_blocking_portal
 from api_particulier.testing import TestClient, app_client, make_settings
 from api_particulier_dgfip.config import DgfipConfig
 from api_particulier_dgfip.dataset import load
@@ -23,6 +27,8 @@ from api_particulier_dgfip.plugin import DgfipPlugin
 from api_particulier_dgfip.routes import FIELDS
 from api_particulier_dgfip.simulator.server import SvairSimulator
 from api_particulier_dgfip.svair.client import SvairBackend
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 HERE = Path(__file__).parent
 V2 = "/api/v2/avis-imposition"
@@ -277,3 +283,112 @@ async def test_simulator_command_serves_the_form() -> None:
         process.terminate()
         process.wait(timeout=5)
     assert 'name="javax.faces.ViewState"' in page
+
+
+def padded(page: str, size: int, filler: str = "<!-- padding -->") -> str:
+    """``page`` grown to about ``size`` bytes by ``filler`` before ``</body>``."""
+    return page.replace("</body>", filler * (size // len(filler)) + "</body>")
+
+
+@pytest.mark.anyio
+async def test_an_answer_over_the_size_cap_is_a_502(tmp_path: Path) -> None:
+    result = (HERE / "data" / "avis-single-person.html").read_text("utf-8")
+    pages = {("0000000000001", "0000000000001"): padded(result, 9_900_000)}
+    async with live(tmp_path, SvairSimulator(pages=pages)) as (client, _):
+        key = await client.key(ALL_SCOPES)
+        response = await get(
+            client, key, numeroFiscal="0000000000001", referenceAvis="0000000000001"
+        )
+    assert response.status_code == 502
+    assert response.json()["error"] == "invalid_response"
+
+
+@pytest.mark.anyio
+async def test_a_large_page_is_parsed_off_the_event_loop_and_still_read(tmp_path: Path) -> None:
+    from api_particulier_dgfip.svair.client import INLINE_PARSE_BYTES
+
+    result = (HERE / "data" / "avis-single-person.html").read_text("utf-8")
+    rows = "<table><tr><td>x</td><td>y</td></tr></table>"
+    pages = {
+        # Larger than what is parsed on the event loop, below the size cap: still a notice.
+        ("0000000000001", "0000000000001"): padded(result, 4 * INLINE_PARSE_BYTES),
+        # As large, but made of thousands of rows: not a notice, and not walked row by row.
+        ("0000000000002", "0000000000002"): padded(result, 4 * INLINE_PARSE_BYTES, rows),
+    }
+    async with live(tmp_path, SvairSimulator(pages=pages)) as (client, _):
+        key = await client.key(ALL_SCOPES)
+        read = await get(client, key, numeroFiscal="0000000000001", referenceAvis="0000000000001")
+        rowful = await get(client, key, numeroFiscal="0000000000002", referenceAvis="0000000000002")
+    assert read.status_code == 200
+    assert read.json() == EXPECTED["results"]["avis-single-person.html"]
+    assert rowful.status_code == 502
+
+
+@pytest.mark.anyio
+async def test_an_upstream_failing_in_a_row_opens_the_circuit(tmp_path: Path) -> None:
+    failing = "1111111111503"
+    async with live(tmp_path) as (client, simulator):
+        key = await client.key(ALL_SCOPES)
+        statuses = []
+        for _ in range(8):
+            response = await get(client, key, numeroFiscal=failing, referenceAvis=failing)
+            statuses.append(response.status_code)
+        posts = simulator.posts
+        refused = await get(client, key, numeroFiscal=MAGIC, referenceAvis=MAGIC)
+        plugins = (await client.http.get("/api/plugins")).json()
+    assert statuses == [503] * 8
+    assert posts == 5  # the circuit opened after five failures in a row
+    assert refused.status_code == 503
+    assert refused.json()["error"] == "data_provider_error"
+    assert int(refused.headers["retry-after"]) >= 1
+    assert simulator.posts == posts
+    (dgfip,) = [p for p in plugins["providers"] if p["name"] == "dgfip"]
+    assert dgfip["upstreams"][0]["circuit"]["state"] == "open"
+
+
+# Near misses of a valid identifier: other scripts' digits, a trailing newline, a space
+# that is not a space, and plain random text.
+_ALMOST = st.sampled_from(["\n", "\r\n", "٣", "３", "\u00a0", "\x00", "é", "%", "+"])
+_IDENTIFIERS = st.one_of(
+    st.text(max_size=16),
+    st.tuples(
+        st.from_regex(r"[0-9A-Za-z]{12,14}", fullmatch=True), _ALMOST, st.integers(0, 14)
+    ).map(lambda t: t[0][: t[2]] + t[1] + t[0][t[2] :]),
+    st.from_regex(r"[0-9A-Za-z ]{13,16}", fullmatch=True),
+)
+
+
+@dataclass
+class LiveSvair:
+    portal: BlockingPortal
+    client: TestClient
+    simulator: SvairSimulator
+    key: str
+
+
+@pytest.fixture(scope="module")
+def live_svair(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveSvair]:
+    data_dir = tmp_path_factory.mktemp("svair-alphabet")
+    with (
+        start_blocking_portal("asyncio") as portal,
+        portal.wrap_async_context_manager(live(data_dir)) as (client, simulator),
+    ):
+        key = portal.call(client.key, ALL_SCOPES)
+        yield LiveSvair(portal, client, simulator, key)
+
+
+@given(numero=_IDENTIFIERS, reference=_IDENTIFIERS)
+@settings(max_examples=150)
+def test_only_the_documented_alphabet_reaches_svair(
+    live_svair: LiveSvair, numero: str, reference: str
+) -> None:
+    live_svair.simulator.received.clear()
+    response = live_svair.portal.call(
+        functools.partial(
+            get, live_svair.client, live_svair.key, numeroFiscal=numero, referenceAvis=reference
+        )
+    )
+    assert response.status_code in (200, 400, 404), response.text
+    for spi, ref in live_svair.simulator.received:
+        assert re.fullmatch(r"[0-9A-Za-z]{13}", spi, re.ASCII), spi
+        assert re.fullmatch(r"[0-9A-Za-z]{13,14}", ref, re.ASCII), ref

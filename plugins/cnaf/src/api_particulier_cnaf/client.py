@@ -41,6 +41,11 @@ class SoapBackend:
             ssl=context,
             max_body_bytes=MAX_BODY_BYTES,
         )
+        self.deadline = self.upstream.deadline
+
+    @property
+    def upstreams(self) -> tuple[Upstream, ...]:
+        return (self.upstream,)
 
     async def start(self) -> None:
         await self.upstream.open()

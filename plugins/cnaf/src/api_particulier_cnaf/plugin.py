@@ -65,6 +65,7 @@ class CnafPlugin:
                 ),
                 health_path="/api/caf/ping",
                 health=self._health,
+                upstreams=self.backend.upstreams,
             )
         )
 
@@ -92,6 +93,7 @@ class CnafPlugin:
             deprecated=deprecated,
             provider_statuses=(400, 404, 502, 503, 504),
             subject_params=("codePostal", "numeroAllocataire"),
+            deadline=self.backend.deadline if self.backend is not None else None,
         )
 
     async def _fetch(self, call: Call) -> dict[str, Any]:

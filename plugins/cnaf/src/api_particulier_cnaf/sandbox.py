@@ -6,6 +6,7 @@ import copy
 from typing import Any
 
 from api_particulier import ProviderBadResponse, ProviderTimeout, ProviderUnavailable
+from api_particulier.upstream import Upstream
 
 from .codes import error_for_code
 from .households import households
@@ -14,6 +15,10 @@ from .magic import NOT_FOUND_CODE, magic_case
 
 class SandboxBackend:
     """Answers from ``data/households.json``; needs no network and is always healthy."""
+
+    # Answers come from memory: nothing to wait on, no deadline to keep.
+    deadline = None
+    upstreams: tuple[Upstream, ...] = ()
 
     async def lookup(self, numero_allocataire: str, code_postal: str) -> dict[str, Any]:
         case = magic_case(numero_allocataire, code_postal)

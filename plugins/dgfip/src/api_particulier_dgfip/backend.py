@@ -2,12 +2,22 @@
 
 from __future__ import annotations
 
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from .model import AvisImposition
 
+if TYPE_CHECKING:
+    from api_particulier.upstream import Upstream
+
 
 class Backend(Protocol):
+    @property
+    def deadline(self) -> float | None:
+        """Seconds a lookup may take (the route's deadline); None when it never waits."""
+
+    @property
+    def upstreams(self) -> tuple[Upstream, ...]: ...
+
     async def lookup(self, numero_fiscal: str, reference_avis: str) -> AvisImposition:
         """The notice, or a provider error (404, 502, 503, 504, 509)."""
 

@@ -20,6 +20,8 @@ class DgfipConfig(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fiel
     read_timeout: Annotated[float, Meta(gt=0, le=120)] = 7.0
     # Lookups in flight toward SVAIR; beyond it callers get a 503 with Retry-After.
     max_concurrency: Annotated[int, Meta(ge=1, le=10000)] = 100
+    # Bytes an SVAIR answer may hold; a larger one is a 502. Real pages weigh about 4 KB.
+    max_answer_bytes: Annotated[int, Meta(ge=16 * 1024, le=10 * 2**20)] = 512 * 1024
     # Seconds one form ViewState is reused across lookups (0: fetch the form every time).
     viewstate_reuse: Annotated[float, Meta(ge=0, le=3600)] = 10.0
     # The sandbox serves the notices of this tax year and the one before; by default the

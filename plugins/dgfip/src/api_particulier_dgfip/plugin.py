@@ -44,6 +44,7 @@ class DgfipPlugin:
                 routes=build_routes(backend),
                 health_path=HEALTH_PATH,
                 health=backend.healthy,
+                upstreams=backend.upstreams,
             )
         )
 

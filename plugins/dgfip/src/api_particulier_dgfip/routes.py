@@ -76,6 +76,7 @@ def build_routes(backend: Backend) -> tuple[ProviderRoute, ProviderRoute]:
         "tags": ("DGFiP",),
         "provider_statuses": PROVIDER_STATUSES,
         "subject_params": SUBJECT_PARAMS,
+        "deadline": backend.deadline,
     }
     v2 = ProviderRoute(
         path=V2_PATH,

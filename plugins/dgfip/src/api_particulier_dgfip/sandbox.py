@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from api_particulier.errors import ProviderError
+from api_particulier.upstream import Upstream
 
 from . import errors
 from .dataset import DataSet, Notice, load, lookup_key
@@ -33,6 +34,12 @@ class SandboxBackend:
         years = [n.tax_year for n in data.notices]
         self.current_year = current_year if current_year is not None else max(years)
         self.calls = 0
+        # Answers come from memory: nothing to wait on, no deadline to keep.
+        self.deadline = None
+
+    @property
+    def upstreams(self) -> tuple[Upstream, ...]:
+        return ()
 
     async def lookup(self, numero_fiscal: str, reference_avis: str) -> AvisImposition:
         self.calls += 1

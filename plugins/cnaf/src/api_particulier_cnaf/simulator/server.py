@@ -84,6 +84,8 @@ class CnafSimulator:
         # Counters read by tests: POSTs received, and connections refused at the handshake.
         self.calls = 0
         self.refused = 0
+        # (matricule, code postal) of every request, as they arrived.
+        self.received: list[tuple[str, str]] = []
         self._answers: dict[tuple[str, str], Answer] = {}
         self._lock = threading.Lock()
         self._stopping = threading.Event()
@@ -161,9 +163,12 @@ class CnafSimulator:
             return Answer(200, "text/html", GARBAGE)
         if self.mode == "unavailable":
             return Answer(503, "text/html", GARBAGE)
-        identifiers = _identifiers(request_body)
-        if identifiers is None:
+        received = _identifiers(request_body)
+        if received is None:
             return Answer(500, "text/xml; charset=utf-8", wire.soap_fault("Unmarshalling Error"))
+        with self._lock:
+            self.received.append(received)
+        identifiers = (received[0].strip(), received[1].strip())
         registered = self._answers.get(identifiers)
         if registered is not None:
             return registered
@@ -188,7 +193,7 @@ class CnafSimulator:
 
 
 def _identifiers(request_body: bytes) -> tuple[str, str] | None:
-    """``matricule`` and ``codePostal`` of a demanderDocumentWeb request."""
+    """``matricule`` and ``codePostal`` of a demanderDocumentWeb request, as sent."""
     try:
         root = fromstring(request_body, forbid_dtd=True)
     except (ParseError, DefusedXmlException, ValueError):
@@ -197,9 +202,9 @@ def _identifiers(request_body: bytes) -> tuple[str, str] | None:
     for element in root.iter():
         name = element.tag.rpartition("}")[2]
         if name == "matricule":
-            matricule = (element.text or "").strip()
+            matricule = element.text or ""
         elif name == "codePostal":
-            codepostal = (element.text or "").strip()
+            codepostal = element.text or ""
     if matricule is None or codepostal is None:
         return None
     return matricule, codepostal

@@ -11,7 +11,8 @@ Failure modes, by identifier (the same value in both fields, as in the sandbox):
 ``1111111111404`` not found, ``…502`` a page that is neither a result nor an error,
 ``…503`` HTTP 503, ``…504`` no answer for ``hang_seconds``, ``…509`` the blocked page.
 ``latency`` delays every answer; ``pages`` serves given raw pages for given identifiers
-(used to replay recorded answers). Counters ``gets`` and ``posts`` tell what was called.
+(used to replay recorded answers). Counters ``gets`` and ``posts`` tell what was called,
+``received`` the identifiers of every POST, as they arrived.
 """
 
 from __future__ import annotations
@@ -57,6 +58,8 @@ class SvairSimulator:
         self.failed_lookups = 0
         # What the last POST carried, field names included, for tests of the client.
         self.last_form: dict[str, str] = {}
+        # (numéro fiscal, référence d'avis) of every POST, in order.
+        self.received: list[tuple[str, str]] = []
         # Issued ViewStates, oldest first (a dict: membership is checked on every POST).
         self._issued: dict[str, None] = {}
         # Each notice's answer page, rendered on its first lookup.
@@ -118,6 +121,7 @@ class SvairSimulator:
         self.last_form = form
         spi = next((v for k, v in form.items() if k.endswith(":spi")), "")
         reference = next((v for k, v in form.items() if k.endswith(":num_facture")), "")
+        self.received.append((spi, reference))
         view_state = form.get("javax.faces.ViewState", "")
         if not view_state or (self.check_view_state and view_state not in self._issued):
             return _html(render.form_page(self._view_state()))

@@ -3,17 +3,23 @@
 One lookup is a GET of the form (for the ``javax.faces.ViewState`` and the current field
 names; reused for ``viewstate_reuse`` seconds) and a POST of the identifiers, whose HTML
 answer is parsed. The whole lookup runs under one deadline (``connect_timeout +
-read_timeout``). Outcomes (upstreams.md §1.6): success → the notice; not-found page →
-404; anti-bruteforce page → 509; any other page or an unexpected status → 502;
-upstream 5xx and transport failures → 503; no answer in time → 504.
+read_timeout``), which the route also declares to the core as its deadline: whatever the
+lookup waits on, it ends by then. Outcomes (upstreams.md §1.6): success → the notice;
+not-found page → 404; anti-bruteforce page → 509; any other page, an unexpected status or
+an answer over ``max_answer_bytes`` → 502; upstream 5xx and transport failures → 503 (and,
+after several in a row, the circuit breaker of :class:`~api_particulier.upstream.Upstream`
+answers 503 at once for a while); no answer in time → 504.
 """
 
 from __future__ import annotations
 
 import asyncio
 import time
+from collections.abc import Callable
+from typing import TypeVar
 from urllib.parse import urljoin, urlsplit
 
+import anyio.to_thread
 from api_particulier.errors import ProviderError
 from api_particulier.upstream import Upstream, UpstreamResponse
 
@@ -26,6 +32,14 @@ from .parser import parse_result_page
 # The POST body is encoded here, as a browser does, rather than by aiohttp's FormData:
 # the same bytes at half the cost.
 _FORM_HEADERS = {"Content-Type": "application/x-www-form-urlencoded"}
+# Real SVAIR pages weigh about 4 KB and are parsed in a fifth of a millisecond, on the event
+# loop. A larger page (an upstream gone wrong) is parsed in a worker thread: lexbor releases
+# the GIL while it builds the tree, and Python's switch interval keeps the rest of the parse
+# from holding the event loop more than a few milliseconds at a time.
+INLINE_PARSE_BYTES = 64 * 1024
+
+P = TypeVar("P", bytes, str)
+R = TypeVar("R")
 
 
 class SvairBackend:
@@ -42,9 +56,14 @@ class SvairBackend:
             # Never retried past a connection failure: every POST counts against the
             # anti-bruteforce budget of the caller's address.
             connect_retries=1,
+            max_body_bytes=config.max_answer_bytes,
         )
         self._form: tuple[float, FormState] | None = None
         self._form_lock = asyncio.Lock()
+
+    @property
+    def upstreams(self) -> tuple[Upstream, ...]:
+        return (self.upstream,)
 
     async def open(self) -> None:
         await self.upstream.open()
@@ -77,7 +96,7 @@ class SvairBackend:
             self._form = None
             state, _ = await self._form_state(deadline)
             page = await self._submit(state, numero_fiscal, reference_avis, deadline)
-        return parse_result_page(page)
+        return await _parsed(parse_result_page, page)
 
     async def _submit(
         self, state: FormState, numero_fiscal: str, reference_avis: str, deadline: float
@@ -125,7 +144,7 @@ class SvairBackend:
         response = await self.upstream.request(
             "GET", self.form_url, operation="form", deadline=deadline
         )
-        return parse_form_page(_page(response).text())
+        return await _parsed(parse_form_page, _page(response).text())
 
     def _action_url(self, state: FormState) -> str:
         """The form's action, unless it points away from the configured host."""
@@ -134,6 +153,13 @@ class SvairBackend:
             if urlsplit(target)[:2] == urlsplit(self.form_url)[:2]:
                 return target
         return self.form_url
+
+
+async def _parsed(parse: Callable[[P], R], page: P) -> R:
+    """``parse(page)``: on the event loop for a page of a normal size, else in a thread."""
+    if len(page) <= INLINE_PARSE_BYTES:
+        return parse(page)
+    return await anyio.to_thread.run_sync(parse, page)
 
 
 def _page(response: UpstreamResponse) -> UpstreamResponse:

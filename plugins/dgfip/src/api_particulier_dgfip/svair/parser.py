@@ -47,6 +47,9 @@ _SCALAR_ROWS: dict[str, tuple[str, Callable[[str], Any]]] = {
 }
 
 _ADDRESS_LABEL = "adresse déclarée"
+# A real result page holds about twenty rows. Far more is not a notice, and walking them
+# all would only spend time on a page that cannot be used.
+MAX_ROWS = 200
 
 
 def parse_result_page(page: bytes | str) -> AvisImposition:
@@ -132,7 +135,10 @@ def _table_fields(tree: LexborHTMLParser) -> dict[str, Any]:
     # Cell texts are read through lexbor's method directly: a Python helper around it
     # would cost one more call per cell, on every page.
     text = LexborNode.text_lexbor
-    for row in tree.css("tr"):
+    rows = tree.css("tr")
+    if len(rows) > MAX_ROWS:
+        raise bad_response()
+    for row in rows:
         cells = [child for child in row.iter() if child.tag_id in kinds]
         if not cells:
             continue
