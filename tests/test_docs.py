@@ -31,10 +31,10 @@ def test_every_hookspec_has_a_documented_heading(name: str) -> None:
 
 
 def test_configuration_reference_names_every_core_key() -> None:
-    from api_particulier.settings import AuthConfig, CoreConfig, JournalConfig
+    from api_particulier.settings import AuthConfig, CoreConfig, HttpConfig, JournalConfig
 
     text = (DOCS / "configuration.md").read_text(encoding="utf-8")
-    for struct in (CoreConfig, AuthConfig, JournalConfig):
+    for struct in (CoreConfig, AuthConfig, JournalConfig, HttpConfig):
         for field in struct.__struct_fields__:
             described = f"`{field}`" in text or f"`[core.{field}]`" in text
             assert described, f"docs/configuration.md does not describe {field}"

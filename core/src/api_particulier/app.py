@@ -35,7 +35,7 @@ from .responses import (
     json_response,
     request_id,
 )
-from .settings import Settings, load_settings
+from .settings import HttpConfig, Settings, load_settings
 from .store import JournalStore, KeyStore, open_stores
 from .types import Call, Provider
 
@@ -145,6 +145,11 @@ class ApiApp:
                     task_group.cancel_scope.cancel()
         await self.journal_store.close()
         await self.key_store.close()
+
+    @property
+    def http_limits(self) -> HttpConfig:
+        """The bounds the HTTP server applies to this application's connections."""
+        return self.settings.core.http
 
     def plugin_names(self) -> list[str]:
         return sorted(name for name, _ in self.pm.list_name_plugin())

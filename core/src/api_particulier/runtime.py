@@ -8,6 +8,13 @@ from __future__ import annotations
 import ctypes
 import ctypes.util
 import gc
+import resource
+
+import structlog
+
+# Descriptors a process needs besides its clients' connections: upstream connections,
+# stores, logs.
+SPARE_DESCRIPTORS = 512
 
 # Young objects are collected every GC_YOUNG allocations instead of 700: with hundreds of
 # requests in flight (slow upstreams), the young generation is mostly the live state of
@@ -32,6 +39,27 @@ def prepare_for_serving() -> None:
     _, middle, oldest = gc.get_threshold()
     gc.set_threshold(GC_YOUNG, middle, oldest)
     _keep_freed_memory()
+
+
+def allow_connections(connections: int) -> None:
+    """Raise this process's limit on open files so that ``connections`` clients fit.
+
+    Only the soft limit moves, up to the hard limit set by the system; when even that is
+    too low, a warning says what ``[core.http] max_connections`` can really reach.
+    """
+    needed = connections + SPARE_DESCRIPTORS
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if soft != resource.RLIM_INFINITY and soft < needed:
+        target = needed if hard == resource.RLIM_INFINITY else min(needed, hard)
+        resource.setrlimit(resource.RLIMIT_NOFILE, (target, hard))
+        soft = target
+    if soft != resource.RLIM_INFINITY and soft < needed:
+        structlog.get_logger("api_particulier.http").warning(
+            "open_files_limit_low",
+            limit=soft,
+            max_connections=connections,
+            advice="raise the hard limit (ulimit -Hn) or lower [core.http] max_connections",
+        )
 
 
 def _keep_freed_memory() -> None:

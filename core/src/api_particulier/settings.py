@@ -58,6 +58,22 @@ class AuthConfig(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_field
     pepper: Secret | None = None
 
 
+class HttpConfig(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    """Bounds of the HTTP server, per process (see api_particulier.http_protocol)."""
+
+    # Bytes of the request target (path and query string); beyond, 414.
+    max_request_line: Annotated[int, msgspec.Meta(ge=1024, le=65536)] = 8192
+    # Bytes of the request line and headers together; beyond, 431.
+    max_header_bytes: Annotated[int, msgspec.Meta(ge=4096, le=1_048_576)] = 32768
+    # Seconds to receive a request's headers, from the connection's opening or the first
+    # byte of the request; beyond, the connection is closed.
+    header_timeout: Annotated[float, msgspec.Meta(gt=0, le=60)] = 10.0
+    # Seconds an idle kept-alive connection stays open between two requests.
+    keep_alive_timeout: Annotated[float, msgspec.Meta(gt=0, le=300)] = 5.0
+    # Open connections per process; one more is answered 503 and closed.
+    max_connections: Annotated[int, msgspec.Meta(ge=1, le=1_000_000)] = 2048
+
+
 class CoreConfig(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
     data_dir: str | None = None
     # "sqlite" (a file in the data directory) or a sqlite:/// path.
@@ -71,6 +87,7 @@ class CoreConfig(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_field
     create_demo_key: bool = True
     auth: AuthConfig = msgspec.field(default_factory=AuthConfig)
     journal: JournalConfig = msgspec.field(default_factory=JournalConfig)
+    http: HttpConfig = msgspec.field(default_factory=HttpConfig)
 
 
 class _FileLayout(msgspec.Struct, frozen=True, forbid_unknown_fields=True):

@@ -9,7 +9,8 @@ from typing import Any
 
 from .. import admin
 from ..app import ApiApp, create_app
-from ..runtime import prepare_for_serving
+from ..http_protocol import BoundedHttpToolsProtocol
+from ..runtime import allow_connections, prepare_for_serving
 from ..settings import Settings
 from .common import all_scopes, with_stores
 
@@ -64,6 +65,8 @@ def run(settings: Settings, args: argparse.Namespace) -> int:
     print(f"Serving on http://{host}:{port} (Ctrl-C to stop)", file=sys.stderr, flush=True)
     # uvicorn's access log would print query strings, which carry citizens' identifiers:
     # it stays off, and the journal records every call instead.
+    limits = settings.core.http
+    allow_connections(limits.max_connections)
     options: dict[str, Any] = {
         "host": host,
         "port": port,
@@ -71,6 +74,10 @@ def run(settings: Settings, args: argparse.Namespace) -> int:
         "log_level": "warning",
         "proxy_headers": False,
         "server_header": False,
+        # The bounds of [core.http]: see api_particulier.http_protocol.
+        "http": BoundedHttpToolsProtocol,
+        "ws": "none",
+        "timeout_keep_alive": limits.keep_alive_timeout,
     }
     if workers > 1:
         # Each worker process builds its own app from the environment: give it the file,
