@@ -147,3 +147,16 @@ async def test_invalid_parameters_answer_before_consent(tmp_path: Path) -> None:
         key = await h.client.key(ALL_SCOPES, settings=receipt_policy(("k", SIGNER)))
         response = await h.get(key, params={**PARAMS, "numeroFiscal": "12"})
         assert response.status_code == 400
+
+
+@pytest.mark.parametrize("policy", ["identifiers", "receipt"])
+async def test_a_receipt_over_4096_characters_is_refused_whatever_the_policy(
+    tmp_path: Path, policy: str
+) -> None:
+    async with harness(tmp_path) as h:
+        settings = receipt_policy(("k", SIGNER)) if policy == "receipt" else None
+        key = await h.client.key(ALL_SCOPES, settings=settings)
+        response = await h.get(key, headers={"X-Consent-Receipt": "a" * 4097})
+        assert response.status_code == 400
+        assert response.json()["reason"] == "X-Consent-Receipt holds more than 4096 characters"
+        assert h.provider.calls == 0

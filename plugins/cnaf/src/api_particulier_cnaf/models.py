@@ -14,10 +14,16 @@ ALLOCATAIRE_MESSAGE = "Le numéro d'allocataire n'est pas correctement formaté"
 CODE_POSTAL_MESSAGE = "Le code postal n'est pas correctement formaté"
 
 NumeroAllocataire = Annotated[
-    str, msgspec.Meta(pattern=r"^[0-9]{5,7}$", extra={"message": ALLOCATAIRE_MESSAGE})
+    str,
+    msgspec.Meta(
+        pattern=r"^[0-9]{5,7}$",
+        examples=["2345678"],
+        extra={"message": ALLOCATAIRE_MESSAGE},
+    ),
 ]
 CodePostal = Annotated[
-    str, msgspec.Meta(pattern=r"^[0-9]{5}$", extra={"message": CODE_POSTAL_MESSAGE})
+    str,
+    msgspec.Meta(pattern=r"^[0-9]{5}$", examples=["75001"], extra={"message": CODE_POSTAL_MESSAGE}),
 ]
 
 

@@ -25,6 +25,13 @@ INVALID_RECIPIENT = Denial(
     message="Le paramètre recipient n'est pas un siret valide",
 )
 
+RECEIPT_TOO_LONG = Denial(
+    status=400,
+    error="bad_request",
+    reason="X-Consent-Receipt holds more than 4096 characters",
+    message="Le consentement de l'usager transmis est trop volumineux",
+)
+
 MISSING_RECIPIENT = Denial(
     status=400,
     error="bad_request",

@@ -8,6 +8,7 @@ from .denials import (
     CONSENT_REQUIRED,
     INVALID_RECIPIENT,
     MISSING_RECIPIENT,
+    RECEIPT_TOO_LONG,
     Invalid,
     consent_invalid,
 )
@@ -21,9 +22,13 @@ RECIPIENT_PARAMETER: dict[str, Any] = {
     "when the application's consent policy says so, and always with FranceConnect.",
     "schema": {
         "type": "string",
+        "format": "siret",
         "pattern": "^[0-9 ]{14,20}$",
-        "description": "The pattern says only the shape: a JSON Schema cannot express the "
-        "Luhn key, so a value matching it may still be refused with 400 `bad_request`.",
+        "description": "Format `siret`: 14 digits, spaces ignored, whose Luhn key holds (La "
+        "Poste establishments: digit sum multiple of 5). The pattern says only the shape: a "
+        "JSON Schema cannot express the key, so a value matching the pattern but not the "
+        "format is refused with 400 `bad_request`.",
+        "examples": ["13002526500013"],
     },
 }
 RECEIPT_HEADER: dict[str, Any] = {
@@ -86,10 +91,12 @@ def amend(document: dict[str, Any]) -> None:
         bad = dict(responses.get("400", {}))
         _with_examples(
             bad,
-            "Invalid parameters, or a missing or invalid `recipient` (`bad_request`)",
+            "Invalid parameters, a missing or invalid `recipient`, or an `X-Consent-Receipt` "
+            "over 4096 characters (`bad_request`)",
             {
                 "invalid_recipient": {"value": _body(INVALID_RECIPIENT)},
                 "missing_recipient": {"value": _body(MISSING_RECIPIENT)},
+                "receipt_too_long": {"value": _body(RECEIPT_TOO_LONG)},
             },
         )
         responses["400"] = bad

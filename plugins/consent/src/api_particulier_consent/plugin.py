@@ -26,13 +26,14 @@ from .denials import (
     INVALID_RECIPIENT,
     MISSING_RECIPIENT,
     POLICY_MISCONFIGURED,
+    RECEIPT_TOO_LONG,
     EvidenceRefused,
     Invalid,
     consent_invalid,
 )
 from .franceconnect import Introspector, check_active, token_digest
 from .policy import Policy, PolicyCache, PolicyError, compile_policy
-from .receipt import ReceiptRules, verify_receipt
+from .receipt import MAX_RECEIPT_BYTES, ReceiptRules, verify_receipt
 from .replay import MemoryReplayStore, RedisReplayStore, ReplayStore, SqliteReplayStore
 from .siret import is_valid_siret
 from .subject import subject_digest
@@ -165,6 +166,10 @@ class ConsentPlugin:
         denial = self._check_recipient(call, policy)
         if denial is not None:
             return denial
+        receipt = call.headers.get(RECEIPT_HEADER)
+        if receipt is not None and len(receipt) > MAX_RECEIPT_BYTES:
+            # Refused whatever the policy, as the document says: never read, never logged.
+            return RECEIPT_TOO_LONG
         sent = _evidence_sent(call, policy)
         if sent is not None:
             # Only evidence that was sent needs waiting on (a replay store, an endpoint).

@@ -28,6 +28,7 @@ class AvisParams(msgspec.Struct, frozen=True, kw_only=True):
         Meta(
             pattern=r"^[0-9A-Za-z]{13}$",
             description="Numéro fiscal (13 caractères), espaces ignorés",
+            examples=["1111111111111"],
             extra={"message": NUMERO_FISCAL_MESSAGE, "remove_spaces": True},
         ),
     ]
@@ -36,6 +37,7 @@ class AvisParams(msgspec.Struct, frozen=True, kw_only=True):
         Meta(
             pattern=r"^[0-9A-Za-z]{13,14}$",
             description="Référence de l'avis (13 caractères, 14 pour un avis de dégrèvement)",
+            examples=["1111111111111"],
             extra={"message": REFERENCE_AVIS_MESSAGE, "remove_spaces": True},
         ),
     ]
