@@ -47,6 +47,9 @@ class Target:
     authenticated: bool = False  # send a key issued for this configuration
     needs: tuple[str, ...] = ()  # helper processes it depends on
     server: str = "uvicorn"  # or "granian" (one worker, one runtime thread)
+    # For the service on uvicorn: the bounded protocol `api-particulier serve` runs (see
+    # api_particulier.http_protocol); False measures it on uvicorn's own httptools protocol.
+    bounded: bool = True
     port: int = 0
     process: subprocess.Popen[bytes] | None = None
 
@@ -110,14 +113,26 @@ def start(target: Target) -> None:
             "--port", str(target.port), "--workers", "1", "--runtime-threads", "1",
             "--loop", "uvloop", "--log-level", "warning", "--no-access-log", target.app,
         ]  # fmt: skip
+        if target.config is not None:
+            # The nearest granian has to the [core.http] bounds: a 32 KiB head, 10 s to
+            # read it, at most 2048 requests at once (it has no cap on connections).
+            command += [
+                "--http1-buffer-size", "32768", "--http1-header-read-timeout", "10000",
+                "--backpressure", "2048",
+            ]  # fmt: skip
     else:
         # Every server runs with the options `api-particulier serve` gives uvicorn (no
-        # proxy headers, no Server header), so that only the applications differ.
+        # proxy headers, no Server header), so that only the applications differ; the
+        # service with the protocol that holds the [core.http] bounds, as `serve` runs it.
+        protocol = (
+            ["--http", "api_particulier.http_protocol:BoundedHttpToolsProtocol", "--ws", "none"]
+            if target.config is not None and target.bounded
+            else ["--http", "httptools"]
+        )
         command = [
             sys.executable, "-m", "uvicorn", target.app, "--host", "127.0.0.1",
             "--port", str(target.port), "--no-access-log", "--log-level", "warning",
-            "--loop", "uvloop", "--http", "httptools", "--no-proxy-headers",
-            "--no-server-header",
+            "--loop", "uvloop", *protocol, "--no-proxy-headers", "--no-server-header",
         ]  # fmt: skip
     env = {**os.environ, "PYTHONPATH": str(ROOT / "bench"), **target.env}
     target.process = subprocess.Popen(pinned(0, command), env=env, cwd=ROOT)
@@ -337,6 +352,8 @@ PRE_ENCODED = "starlette (pre-encoded body)"
 LOOKUP = "starlette + svair lookup"
 LIVE = "service avis live svair (100 ms)"
 REDIS = "service avis sandbox (redis RL)"
+UNBOUNDED = "service avis sandbox (uvicorn's httptools protocol)"
+PROXY_GRANIAN = "starlette + 1 upstream call (granian)"
 
 
 def all_targets(helpers: dict[str, Helper]) -> list[Target]:
@@ -364,6 +381,15 @@ def all_targets(helpers: dict[str, Helper]) -> list[Target]:
             )
         )
     found += [
+        Target(
+            UNBOUNDED,
+            SERVICE,
+            NOTICE,
+            config=pipeline_config(),
+            authenticated=True,
+            bounded=False,
+            reference=MEMORY,
+        ),
         Target(PRE_ENCODED, "apps:starlette_bytes_app", "/"),
         Target("raw ASGI", "apps:raw_app", "/"),
         Target("service /api/ping", SERVICE, "/api/ping", config=CORE_ONLY),
@@ -427,6 +453,30 @@ def all_targets(helpers: dict[str, Helper]) -> list[Target]:
             needs=("svair",),
         )
     )
+    if importlib.util.find_spec("granian") is not None:
+        found += [
+            Target(
+                PROXY_GRANIAN,
+                "apps:proxy_app",
+                "/",
+                env={"BENCH_UPSTREAM": upstream + "faces/commun/index.jsf"},
+                connections=LIVE_CONNECTIONS,
+                reference=PROXY_GRANIAN,
+                needs=("svair",),
+                server="granian",
+            ),
+            Target(
+                "service avis live svair (granian)",
+                SERVICE,
+                NOTICE,
+                authenticated=True,
+                config=next(t.config for t in found if t.name == LIVE),
+                connections=LIVE_CONNECTIONS,
+                reference=PROXY_GRANIAN,
+                needs=("svair",),
+                server="granian",
+            ),
+        ]
     return found
 
 

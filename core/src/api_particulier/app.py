@@ -90,17 +90,21 @@ class ApiApp:
         self.starlette.router.redirect_slashes = False
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] == "http" and _ambiguous_path(scope):
-            await _not_found(scope, receive, send)
-            return
-        # Data routes skip Starlette's middleware and router: their pipeline renders every
-        # answer itself, and they carry the traffic. Everything else (HEAD, unknown paths,
-        # wrong methods, lifespan) goes through Starlette.
-        if scope["type"] == "http" and scope["method"] == "GET":
-            direct = self._direct.get(scope["path"])
-            if direct is not None:
-                await self.pipeline.serve(scope, receive, send, direct.endpoint)
+        if scope["type"] == "http":
+            # Paths are matched exactly: a trailing or doubled slash matches no route (and
+            # Starlette's redirects are off); an encoded "/" is decoded into the path by the
+            # server, so it is refused here, before any route can match it.
+            if b"%" in scope.get("raw_path", b"") and _encodes_a_slash(scope):
+                await _not_found(scope, receive, send)
                 return
+            # Data routes skip Starlette's middleware and router: their pipeline renders
+            # every answer itself, and they carry the traffic. Everything else (HEAD,
+            # unknown paths, wrong methods) goes through Starlette.
+            if scope["method"] == "GET":
+                direct = self._direct.get(scope["path"])
+                if direct is not None:
+                    await self.pipeline.serve(scope, receive, send, direct.endpoint)
+                    return
         await self.starlette(scope, receive, send)
 
     # -- lifecycle -------------------------------------------------------------------------
@@ -273,13 +277,9 @@ async def _await(result: Any) -> None:
         await result
 
 
-def _ambiguous_path(scope: Scope) -> bool:
-    """Whether the path names a route only once rewritten: a trailing or doubled slash, or
-    an encoded ``/`` (the server decodes ``%2F`` into the path). Such paths answer 404."""
-    raw: bytes = scope.get("raw_path") or scope["path"].encode("utf-8")
-    if b"//" in raw or (len(raw) > 1 and raw.endswith(b"/")):
-        return True
-    return b"%" in raw and b"%2f" in raw.lower()
+def _encodes_a_slash(scope: Scope) -> bool:
+    raw: bytes = scope["raw_path"]
+    return b"%2f" in raw.lower()
 
 
 async def _not_found(scope: Scope, receive: Receive, send: Send) -> None:

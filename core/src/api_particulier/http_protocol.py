@@ -161,6 +161,7 @@ class BoundedHttpToolsProtocol(HttpToolsProtocol):
             return
         super().connection_made(transport)
         self._accepted = True
+        # A new connection has header_timeout to complete its first request's headers.
         self._start_head_timer()
 
     def connection_lost(self, exc: Exception | None) -> None:
@@ -176,17 +177,25 @@ class BoundedHttpToolsProtocol(HttpToolsProtocol):
         self._unset_keepalive_if_required()
         # While a head is being read, feed the parser no more than what the head may hold:
         # it buffers a header until the header ends, so this is what bounds its memory.
+        # (Most requests arrive whole, in one piece far below the bound.)
         while data and self._head_bytes is not None:
             room = self.limits.max_header_bytes - self._head_bytes
             if room <= 0:
                 self._refuse(_HEAD_TOO_LARGE, "head_too_large")
                 return
-            chunk, data = data[:room], data[room:]
+            if len(data) <= room:
+                chunk, data = data, b""
+            else:
+                chunk, data = data[:room], data[room:]
             self._head_bytes += len(chunk)
             if not self._feed(chunk):
                 return
-        if data:
-            self._feed(data)
+        if data and not self._feed(data):
+            return
+        # A head begun but not complete has header_timeout to be: the timer is armed only
+        # then, so a request that arrives whole (the usual case) costs no timer at all.
+        if self._head_bytes and self._head_timer is None:
+            self._start_head_timer()
 
     def _feed(self, data: bytes) -> bool:
         try:
@@ -200,21 +209,6 @@ class BoundedHttpToolsProtocol(HttpToolsProtocol):
 
     # -- parser callbacks (the parser goes on with the rest of a chunk after a refusal:
     # what follows one is ignored) ---------------------------------------------------------
-
-    def on_message_begin(self) -> None:
-        if self._refused:
-            return
-        super().on_message_begin()
-        if self._head_timer is None:
-            self._start_head_timer()
-
-    def on_url(self, url: bytes) -> None:
-        if not self._refused:
-            super().on_url(url)
-
-    def on_header(self, name: bytes, value: bytes) -> None:
-        if not self._refused:
-            super().on_header(name, value)
 
     def on_headers_complete(self) -> None:
         if self._refused:

@@ -10,7 +10,8 @@ A provider declares its parameters as a msgspec Struct whose fields are annotate
 A ``Meta.pattern`` must match the **whole** value, read as ASCII: the core checks it with
 ``re.fullmatch`` and ``re.ASCII`` on top of msgspec's own check (which searches, so ``$``
 would accept a trailing newline and ``\d`` would accept any script's digits). No text
-parameter may hold a control character, with or without a pattern. A value that reaches a
+parameter may hold an unprintable character (a control character, a newline, a separator
+other than the space), with or without a pattern. A value that reaches a
 provider therefore holds only what its pattern documents.
 
 Every invalid parameter is reported in one answer, never only the first.
@@ -30,11 +31,6 @@ import msgspec
 DEFAULT_MESSAGE = "Les paramètres fournis sont invalides"
 
 
-# C0 and C1 control characters and DEL: never part of an identifier, and a newline or a NUL
-# sent on to an upstream could change the meaning of what it receives.
-_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
-
-
 @dataclass(frozen=True, slots=True)
 class FieldRule:
     name: str
@@ -47,9 +43,7 @@ class FieldRule:
 
     def accepts(self, value: str) -> bool:
         """Whether ``value`` (spaces already removed) is valid for this parameter."""
-        if _CONTROL.search(value):
-            return False
-        if self.pattern is not None and self.pattern.fullmatch(value) is None:
+        if not _strictly_valid(self, value):
             return False
         try:
             msgspec.convert(value, self.annotation, strict=False)
@@ -145,8 +139,12 @@ class ParamsValidator:
             value = query.get(rule.name)
             if value is None:
                 continue
-            value = value.replace(" ", "") if rule.remove_spaces else value
-            strict = strict and _strictly_valid(rule, value)
+            if rule.remove_spaces:
+                value = value.replace(" ", "")
+            # _strictly_valid, written out: this runs for every parameter of every call.
+            pattern = rule.pattern
+            if not value.isprintable() or (pattern is not None and not pattern.fullmatch(value)):
+                strict = False
             values[rule.name] = value
         if strict:
             try:
@@ -169,8 +167,11 @@ class ParamsValidator:
 
 
 def _strictly_valid(rule: FieldRule, value: str) -> bool:
-    """The checks msgspec does not make: no control character, the whole value matching
-    the pattern in ASCII. (msgspec's conversion runs once, for the whole Struct.)"""
-    if _CONTROL.search(value):
+    """The checks msgspec does not make: nothing unprintable (control characters, a
+    newline, a NUL, separators other than the space — none belongs in a parameter, and sent
+    on to an upstream they could change what it reads), and the whole value matching the
+    pattern in ASCII. (msgspec's conversion runs once, for the whole Struct.)"""
+    if not value.isprintable():
         return False
-    return rule.pattern is None or rule.pattern.fullmatch(value) is not None
+    pattern = rule.pattern
+    return pattern is None or pattern.fullmatch(value) is not None
