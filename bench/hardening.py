@@ -33,7 +33,6 @@ from pathlib import Path
 
 from api_particulier_dgfip.simulator.server import SvairSimulator
 from run import (
-    NOTICE,
     PIPELINE,
     SERVICE,
     Target,
@@ -213,9 +212,10 @@ async def main_async(args: argparse.Namespace) -> None:
                 lambda port: _idle_sockets(port, args.idle),
             ),
         ]
+        peers = ((True, "service (serve's protocol)"), (False, "peer: uvicorn httptools"))
         for case, attack in http_cases:
             outcomes = []
-            for bounded, label in ((True, "service (serve's protocol)"), (False, "peer: uvicorn httptools")):
+            for bounded, label in peers:
                 target, _ = _service(f"{case[:10]} {bounded}", data_dir, sandbox, bounded=bounded)
                 outcomes.append(await _run_case(target, attack, label))
             _report(case, outcomes)
@@ -228,8 +228,7 @@ async def main_async(args: argparse.Namespace) -> None:
             for cap, label in ((None, "service (512 KiB cap)"), (10 * 2**20, "peer: 10 MiB cap")):
                 dgfip = (
                     f'[plugins.dgfip]\nbackend = "svair"\nurl = "{simulator.base_url}"\n'
-                    "max_concurrency = 1000\n"
-                    + (f"max_answer_bytes = {cap}\n" if cap else "")
+                    "max_concurrency = 1000\n" + (f"max_answer_bytes = {cap}\n" if cap else "")
                 )
                 config = PIPELINE.replace("@RATELIMIT@", "").replace("@DGFIP@", dgfip)
                 target, key = _service(f"svair {cap}", data_dir, config, bounded=True)
