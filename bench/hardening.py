@@ -24,22 +24,24 @@ import argparse
 import asyncio
 import contextlib
 import statistics
+import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from api_particulier_dgfip.simulator.server import SvairSimulator
 from run import (
     PIPELINE,
     SERVICE,
     Target,
+    free_port,
     peak_rss_mb,
     prepare_service,
     start,
     stop,
+    wait_for_port,
 )
 
 PROBE_EVERY = 0.02
@@ -220,24 +222,57 @@ async def main_async(args: argparse.Namespace) -> None:
                 outcomes.append(await _run_case(target, attack, label))
             _report(case, outcomes)
 
-        page = RESULT_PAGE.read_text("utf-8")
-        huge = page.replace("</body>", "<!-- padding -->" * (9_900_000 // 16) + "</body>")
-        simulator = SvairSimulator(pages={(HUGE_ID, HUGE_ID): huge})
-        async with simulator:
+        with _huge_page_upstream(data_dir) as upstream:
             outcomes = []
             for cap, label in ((None, "service (512 KiB cap)"), (10 * 2**20, "peer: 10 MiB cap")):
                 dgfip = (
-                    f'[plugins.dgfip]\nbackend = "svair"\nurl = "{simulator.base_url}"\n'
+                    f'[plugins.dgfip]\nbackend = "svair"\nurl = "{upstream}"\n'
                     "max_concurrency = 1000\n" + (f"max_answer_bytes = {cap}\n" if cap else "")
                 )
                 config = PIPELINE.replace("@RATELIMIT@", "").replace("@DGFIP@", dgfip)
                 target, key = _service(f"svair {cap}", data_dir, config, bounded=True)
-                outcomes.append(
-                    await _run_case(
-                        target, lambda port, key=key: _svair_pages(port, key, args.pages), label
-                    )
-                )
+                outcomes.append(await _run_case(target, _pages_attack(key, args.pages), label))
             _report(f"svair pages: {args.pages} concurrent calls, 9.9 MB answers", outcomes)
+
+
+def _pages_attack(key: str, count: int) -> Callable[[int], Awaitable[str]]:
+    async def attack(port: int) -> str:
+        return await _svair_pages(port, key, count)
+
+    return attack
+
+
+# The SVAIR simulator serving one 9.9 MB result page, in a process of its own (so that
+# serving the pages does not slow this process's probes down).
+_HUGE_UPSTREAM = """
+import asyncio, sys
+from pathlib import Path
+from api_particulier_dgfip.simulator.server import SvairSimulator
+
+async def main():
+    page = Path(sys.argv[1]).read_text("utf-8")
+    huge = page.replace("</body>", "<!-- padding -->" * (9_900_000 // 16) + "</body>")
+    simulator = SvairSimulator(pages={(sys.argv[2], sys.argv[2]): huge})
+    await simulator.start(port=int(sys.argv[3]))
+    await asyncio.Event().wait()
+
+asyncio.run(main())
+"""
+
+
+@contextlib.contextmanager
+def _huge_page_upstream(data_dir: Path) -> Iterator[str]:
+    port = free_port()
+    process = subprocess.Popen(
+        [sys.executable, "-c", _HUGE_UPSTREAM, str(RESULT_PAGE), HUGE_ID, str(port)],
+        cwd=data_dir,
+    )
+    try:
+        wait_for_port(port, "the SVAIR simulator")
+        yield f"http://127.0.0.1:{port}/secavis/"
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
 
 
 def main(argv: list[str] | None = None) -> int:
