@@ -15,7 +15,9 @@ Cases:
 - ``idle sockets``: ``--idle`` connections are opened and send nothing; then, 12 s later
   (past the 10 s header timeout), how many the server still holds open, and whether a
   legitimate request is answered;
-- ``svair pages``: ``--pages`` concurrent data calls whose SVAIR answer is a 9.9 MB page.
+- ``svair pages``: ``--pages`` concurrent data calls whose SVAIR answer is a 9.9 MB page;
+- ``key refusals``: the time to refuse an unknown key and a revoked one, alternated on one
+  kept-alive connection (the revoked key must not be told apart by its timing).
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import os
 import statistics
 import subprocess
 import sys
@@ -32,6 +35,7 @@ from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+from api_particulier.keys import generate_key
 from run import (
     PIPELINE,
     SERVICE,
@@ -235,6 +239,53 @@ async def main_async(args: argparse.Namespace) -> None:
             _report(f"svair pages: {args.pages} concurrent calls, 9.9 MB answers", outcomes)
 
 
+async def _refusal_times(port: int, keys: dict[str, str], rounds: int) -> dict[str, float]:
+    """Median microseconds to get the 401 of each key, alternated on one connection."""
+    reader, writer = await asyncio.open_connection("127.0.0.1", port)
+    times: dict[str, list[float]] = {name: [] for name in keys}
+    for _ in range(rounds):
+        for name, key in keys.items():
+            request = f"GET /api/introspect HTTP/1.1\r\nHost: b\r\nX-Api-Key: {key}\r\n\r\n"
+            started = time.perf_counter()
+            writer.write(request.encode())
+            head = await reader.readuntil(b"\r\n\r\n")
+            length = int(head.lower().split(b"content-length: ")[1].split(b"\r\n")[0])
+            await reader.readexactly(length)
+            times[name].append((time.perf_counter() - started) * 1e6)
+            assert head.startswith(b"HTTP/1.1 401"), head
+    writer.close()
+    return {name: statistics.median(values) for name, values in times.items()}
+
+
+def _revoked_key_service(data_dir: Path) -> tuple[Target, str, str]:
+    """A core-only service holding one revoked key; (service, revoked key, unknown key)."""
+    config = 'enabled = []\n[core]\ndata_dir = "@DATA@"\n'
+    env, revoked = prepare_service(data_dir / "keys", config)
+    command = [sys.executable, "-m", "api_particulier", "keys"]
+    environ = {**os.environ, **env}
+    listed = subprocess.run(
+        [*command, "list"], env=environ, capture_output=True, text=True, check=True
+    ).stdout
+    subprocess.run([*command, "revoke", listed.split()[0]], env=environ, check=True)
+    # Same shape, same checksum rule broken nowhere: a well-formed key that never existed.
+    unknown = generate_key()
+    return Target("keys", SERVICE, "/", env=env, config=config), revoked, unknown
+
+
+def _key_refusals(data_dir: Path, rounds: int) -> None:
+    target, revoked, unknown = _revoked_key_service(data_dir)
+    start(target)
+    try:
+        keys = {"unknown": unknown, "revoked": revoked}
+        medians = asyncio.run(_refusal_times(target.port, keys, rounds))
+    finally:
+        stop(target)
+    print(f"\nkey refusals: {rounds} of each, alternated on one connection, medians")
+    for name, median in medians.items():
+        print(f"  {name:<10} {median:8.1f} µs")
+    print(f"  difference {medians['revoked'] - medians['unknown']:+8.1f} µs")
+
+
 def _pages_attack(key: str, count: int) -> Callable[[int], Awaitable[str]]:
     async def attack(port: int) -> str:
         return await _svair_pages(port, key, count)
@@ -279,9 +330,12 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=(__doc__ or "").split("\n\n")[0])
     parser.add_argument("--idle", type=int, default=3000, help="idle connections to open")
     parser.add_argument("--pages", type=int, default=100, help="concurrent oversized answers")
+    parser.add_argument("--refusals", type=int, default=5000, help="401s timed per kind of key")
     args = parser.parse_args(argv)
     with contextlib.suppress(KeyboardInterrupt):
         asyncio.run(main_async(args))
+        with tempfile.TemporaryDirectory(prefix="api-particulier-hardening-") as tmp:
+            _key_refusals(Path(tmp), args.refusals)
     return 0
 
 
