@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import inspect
 import re
+import sys
 from pathlib import Path
 
 import pytest
@@ -38,3 +39,48 @@ def test_configuration_reference_names_every_core_key() -> None:
         for field in struct.__struct_fields__:
             described = f"`{field}`" in text or f"`[core.{field}]`" in text
             assert described, f"docs/configuration.md does not describe {field}"
+
+
+def _python_blocks(page: str) -> list[str]:
+    text = (DOCS / page).read_text(encoding="utf-8")
+    return re.findall(r"^```python\n(.*?)^```", text, re.M | re.S)
+
+
+BLOCKS = [
+    pytest.param(block, id=f"{page}#{index}")
+    for page in ("plugin_hooks.md", "writing_plugins.md")
+    for index, block in enumerate(_python_blocks(page))
+]
+
+
+def test_the_plugin_pages_hold_examples() -> None:
+    assert len(_python_blocks("plugin_hooks.md")) >= len(SPECS)
+
+
+@pytest.mark.parametrize("block", BLOCKS)
+def test_every_example_of_the_plugin_pages_runs(block: str) -> None:
+    """Each example is a complete module: it runs, and each plugin class it defines is
+    accepted by the core as a plugin (its hooks exist, with arguments the hooks have)."""
+    from api_particulier.plugins import build_manager
+
+    example = str(DOCS / "example-plugin" / "src")
+    if example not in sys.path:
+        sys.path.append(example)  # the pages import the example plugin's module
+    namespace: dict[str, object] = {"__name__": "docs_example"}
+    exec(compile(block, "<docs example>", "exec"), namespace)  # noqa: S102 - our own docs
+    plugins = {
+        name.lower(): value
+        for name, value in namespace.items()
+        if isinstance(value, type)
+        and value.__module__ == "docs_example"
+        and any(hasattr(getattr(value, attr), "api_particulier_impl") for attr in vars(value))
+    }
+    if plugins:
+        build_manager(plugins)
+
+
+def test_plan_phases_are_the_hookspecs() -> None:
+    """Every hook has its place in the plan, and the plan names no hook that does not exist."""
+    from api_particulier.plan import Phase
+
+    assert sorted(phase.name for phase in Phase) == SPECS

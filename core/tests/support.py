@@ -8,7 +8,6 @@ from typing import Annotated, Any
 
 import msgspec
 from api_particulier import Call, Provider, ProviderRoute, hookimpl
-from api_particulier.settings import Settings
 
 NUMERO_MESSAGE = "Le numéro n'est pas correctement formaté"
 CODE_MESSAGE = "Le code n'est pas correctement formaté"
@@ -60,7 +59,7 @@ class EchoProvider:
         )
 
     @hookimpl
-    def register_providers(self, register: Callable[[Provider], None], settings: Settings) -> None:
+    def register_providers(self, register: Callable[[Provider], None]) -> None:
         route = ProviderRoute(
             path=self.path,
             params=EchoParams,
@@ -73,7 +72,6 @@ class EchoProvider:
         )
         register(
             Provider(
-                name=self.name,
                 routes=(route,),
                 health_path=f"/api/{self.name}/ping",
                 health=self.health,

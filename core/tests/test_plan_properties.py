@@ -32,14 +32,14 @@ def test_plan_is_invariant_under_registration_order(keys: Any) -> None:
     original, shuffled = keys
 
     def steps(order: list[tuple[Phase, Bucket, str]]) -> list[Step]:
-        return [Step(phase, bucket, name, _noop, False) for phase, bucket, name in order]
+        return [Step(phase, bucket, name, _noop) for phase, bucket, name in order]
 
     assert build_plan(steps(original)) == build_plan(steps(shuffled))
 
 
 @given(st.lists(step_keys, unique=True, max_size=30))
 def test_phases_never_go_backwards(keys: list[tuple[Phase, Bucket, str]]) -> None:
-    plan = build_plan(Step(phase, bucket, name, _noop, False) for phase, bucket, name in keys)
+    plan = build_plan(Step(phase, bucket, name, _noop) for phase, bucket, name in keys)
     order = [(s.phase.value, s.bucket.value, s.plugin) for s in plan.steps]
     assert order == sorted(order)
 

@@ -4,6 +4,7 @@ from pathlib import Path
 
 import msgspec
 import pytest
+from api_particulier import hookimpl
 from api_particulier.app import create_app
 from api_particulier.errors import ConfigError
 from api_particulier.settings import Secret, load_settings
@@ -18,11 +19,9 @@ class NeedsSecret(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fiel
 
 
 class SecretPlugin:
-    from api_particulier import hookimpl
-
     @hookimpl
-    def register_config(self, register: object) -> None:
-        register("needs", NeedsSecret)  # type: ignore[operator]
+    def config_schema(self) -> type[NeedsSecret]:
+        return NeedsSecret
 
 
 def write(tmp_path: Path, text: str) -> Path:

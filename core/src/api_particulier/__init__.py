@@ -1,12 +1,15 @@
 """API Particulier: certified citizen data for administrations, through a plugin pipeline.
 
-Plugin authors import :data:`hookimpl` and the public types from here.
+This module is the public contract of plugins: what it exports is what a plugin may import
+(a test holds the bundled plugins to it). Everything else is the core's own business.
 """
 
 from __future__ import annotations
 
-import pluggy
+__version__ = "0.1.0"
 
+from .commands import CommandContext, Stores
+from .context import PluginContext
 from .errors import (
     ApiParticulierError,
     ConfigError,
@@ -14,31 +17,44 @@ from .errors import (
     ProviderBadResponse,
     ProviderError,
     ProviderRateLimited,
+    ProviderRejected,
     ProviderTimeout,
     ProviderUnavailable,
     SubjectNotFound,
 )
+from .markers import hookimpl
+from .settings import Secret
+from .store import Application, JournalStore, KeyStore
 from .types import Call, CallRecord, Denial, Principal, Provider, ProviderRoute
-
-__version__ = "0.1.0"
-
-hookimpl = pluggy.HookimplMarker("api_particulier")
+from .upstream import Upstream, UpstreamResponse
+from .web import WebRoute
 
 __all__ = [
     "ApiParticulierError",
+    "Application",
     "Call",
     "CallRecord",
+    "CommandContext",
     "ConfigError",
     "Denial",
+    "JournalStore",
+    "KeyStore",
+    "PluginContext",
     "Principal",
     "Provider",
     "ProviderBadRequest",
     "ProviderBadResponse",
     "ProviderError",
     "ProviderRateLimited",
+    "ProviderRejected",
     "ProviderRoute",
     "ProviderTimeout",
     "ProviderUnavailable",
+    "Secret",
+    "Stores",
     "SubjectNotFound",
+    "Upstream",
+    "UpstreamResponse",
+    "WebRoute",
     "hookimpl",
 ]

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any
 
 import msgspec
 
-from . import keys
+from . import hooks, keys
 from .plan import Phase
 from .store import ApiKey, Application, KeyStore
 
@@ -108,7 +108,5 @@ async def update_settings(
 
 def settings_problems(app: ApiApp, settings: dict[str, Any]) -> list[str]:
     """What the enabled plugins find wrong with an application's settings."""
-    problems: list[str] = []
-    for step in app.plan.for_phase(Phase.check_application_settings):
-        problems.extend(step.call(settings=settings) or [])
-    return problems
+    answers = hooks.collect(app.plan.for_phase(Phase.check_application_settings), settings=settings)
+    return [problem for answer in answers if answer for problem in answer]

@@ -1,15 +1,14 @@
-"""Building the application: plugins, plan, providers, stores and routes."""
+"""Building the application: plugins, plan, configurations, providers, stores and routes;
+and running it: the lifespan that opens and closes everything in order."""
 
 from __future__ import annotations
 
-import inspect
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from contextlib import asynccontextmanager
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import anyio
-import anyio.abc
 import msgspec
 import pluggy
 import structlog
@@ -18,14 +17,19 @@ from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
-from starlette.types import Receive, Scope, Send
+from starlette.types import Message, Receive, Scope, Send
 
-from . import keys
+from . import hooks, keys
+from .builtins.keyauth import KeyAuthPlugin
+from .context import RunningContext
 from .errors import ConfigError
+from .journal import Journal
 from .openapi import build_openapi
 from .pipeline import Endpoint, Pipeline
-from .plan import Phase, Plan, build_plan, sort_key, steps_from_manager
+from .plan import Phase, Plan, build_plan, steps_from_manager
 from .plugins import build_manager, installed_plugins, load_enabled
+from .providers import check_paths, collect_providers, collect_web_routes
+from .redis_client import open_redis
 from .responses import (
     INTERNAL_ERROR,
     METHOD_NOT_ALLOWED,
@@ -38,6 +42,10 @@ from .responses import (
 from .settings import HttpConfig, Settings, load_settings
 from .store import JournalStore, KeyStore, open_stores
 from .types import Call, Provider
+from .web import WebRoute, mount
+
+if TYPE_CHECKING:
+    from redis.asyncio import Redis
 
 log = structlog.get_logger("api_particulier.app")
 
@@ -47,10 +55,13 @@ STATS_TTL = 60.0
 STATS_WINDOW = 30 * 86400.0
 
 
+class StartupError(ConfigError):
+    """A plugin's ``startup`` failed: the service does not start. The one problem names the
+    plugin and the exception's type, never its text (which could hold a secret)."""
+
+
 class ApiApp:
     """One running configuration of the service; an ASGI application."""
-
-    task_group: anyio.abc.TaskGroup
 
     def __init__(
         self,
@@ -58,9 +69,12 @@ class ApiApp:
         pm: pluggy.PluginManager,
         plan: Plan,
         providers: tuple[Provider, ...],
+        web_routes: tuple[tuple[str, WebRoute], ...],
         key_store: KeyStore,
         journal_store: JournalStore,
         pepper: bytes,
+        configs: Mapping[str, Any],
+        redis: Redis | None = None,
     ) -> None:
         self.settings = settings
         self.pm = pm
@@ -69,19 +83,26 @@ class ApiApp:
         self.key_store = key_store
         self.journal_store = journal_store
         self.pepper = pepper
-        self.pipeline = Pipeline(plan)
+        self.redis = redis
+        self.journal = Journal(journal_store, settings.core.journal)
+        self.pipeline = Pipeline(plan, self.journal)
+        self.contexts = {
+            name: RunningContext(
+                name=name,
+                config=configs.get(name),
+                data_dir=settings.data_dir,
+                workers=settings.core.workers,
+                key_store=key_store,
+                journal_store=journal_store,
+                redis=redis,
+            )
+            for name in self.plugin_names()
+        }
         self._health: dict[str, tuple[bool, float]] = {}
         self._stats: tuple[int, float] | None = None
         self._openapi: dict[str, Any] | None = None
-        routes = self._routes()
-        self._direct = {
-            route.path: route.app
-            for route in routes
-            if isinstance(route, Route) and isinstance(route.app, _PipelineEndpoint)
-        }
         self.starlette = Starlette(
-            routes=routes,
-            lifespan=self._lifespan,
+            routes=self._routes(web_routes),
             exception_handlers={HTTPException: _http_error, Exception: _internal_error},
         )
         # Never a redirect: Starlette builds its Location from the Host header and the
@@ -90,65 +111,120 @@ class ApiApp:
         self.starlette.router.redirect_slashes = False
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] == "http":
-            # Paths are matched exactly: a trailing or doubled slash matches no route (and
-            # Starlette's redirects are off); an encoded "/" is decoded into the path by the
-            # server, so it is refused here, before any route can match it.
-            if b"%" in scope.get("raw_path", b"") and _encodes_a_slash(scope):
-                await _not_found(scope, receive, send)
-                return
-            # Data routes skip Starlette's middleware and router: their pipeline renders
-            # every answer itself, and they carry the traffic. Everything else (HEAD,
-            # unknown paths, wrong methods) goes through Starlette.
-            if scope["method"] == "GET":
-                direct = self._direct.get(scope["path"])
-                if direct is not None:
-                    await self.pipeline.serve(scope, receive, send, direct.endpoint)
-                    return
+        if scope["type"] == "lifespan":
+            await self._lifespan(receive, send)
+            return
+        # Paths are matched exactly: a trailing or doubled slash matches no route; an
+        # encoded "/" is decoded into the path by the server, so it is refused here.
+        raw_path = scope.get("raw_path", b"") if scope["type"] == "http" else b""
+        if b"%" in raw_path and b"%2f" in raw_path.lower():
+            await _not_found(scope, receive, send)
+            return
         await self.starlette(scope, receive, send)
 
     # -- lifecycle -------------------------------------------------------------------------
 
-    @asynccontextmanager
-    async def _lifespan(self, _: Starlette) -> AsyncIterator[None]:
-        async with self.running():
-            yield
+    async def _lifespan(self, receive: Receive, send: Send) -> None:
+        """The ASGI lifespan protocol, answered by :meth:`running`: a failing start is one
+        message (the plugin and the exception's type), never a traceback."""
+        started = anyio.Event()
+        stopping = anyio.Event()
+        failure: list[str] = []
+
+        async def run() -> None:
+            try:
+                async with self.running():
+                    started.set()
+                    await stopping.wait()
+            except StartupError as exc:
+                failure.append("; ".join(exc.problems))
+                started.set()
+
+        message: Message = await receive()
+        assert message["type"] == "lifespan.startup"
+        async with anyio.create_task_group() as group:
+            group.start_soon(run)
+            await started.wait()
+            if failure:
+                await send({"type": "lifespan.startup.failed", "message": failure[0]})
+                return
+            await send({"type": "lifespan.startup.complete"})
+            message = await receive()
+            stopping.set()
+        await send({"type": "lifespan.shutdown.complete"})
 
     @asynccontextmanager
     async def running(self) -> AsyncIterator[None]:
-        """Open the stores, start every plugin, and undo it all on exit."""
+        """Open the stores, the providers and every plugin; undo it all on exit, in reverse.
+
+        A plugin's ``shutdown`` runs when its ``startup`` completed (or it has none), even
+        if a later plugin's ``startup`` fails. A failing start raises :class:`StartupError`.
+        """
         await self.key_store.open()
         await self.journal_store.open()
-        async with anyio.create_task_group() as task_group:
-            self.task_group = task_group
-            # A plugin's shutdown runs when its startup completed (or it has none), even if
-            # a later plugin's startup fails.
-            starting = {step.plugin for step in self.plan.for_phase(Phase.startup)}
-            to_shut = [s for s in self.plan.for_phase(Phase.shutdown) if s.plugin not in starting]
-            try:
-                for step in self.plan.for_phase(Phase.startup):
-                    await _await(step.call(app=self))
-                    to_shut.extend(
-                        s for s in self.plan.for_phase(Phase.shutdown) if s.plugin == step.plugin
-                    )
-                log.info(
-                    "started",
-                    plugins=self.plugin_names(),
-                    providers=[p.name for p in self.providers],
-                )
-                yield
-            finally:
-                with anyio.CancelScope(shield=True):
-                    for step in sorted(to_shut, key=sort_key, reverse=True):
-                        try:
-                            await _await(step.call(app=self))
-                        except Exception as exc:
-                            log.error(
-                                "plugin_failed", plugin=step.plugin, phase="shutdown", exc_info=exc
-                            )
+        failed: hooks.PluginFailure | None = None
+        try:
+            async with anyio.create_task_group() as task_group:
+                self.journal.start(task_group)
+                for context in self.contexts.values():
+                    context.task_group = task_group
+                startups = self.plan.for_phase(Phase.startup)
+                starting = {step.plugin for step in startups}
+                started = set(self.plugin_names()) - starting
+                opened: list[Provider] = []
+                try:
+                    for provider in self.providers:
+                        opened.append(provider)
+                        await _open_provider(provider)
+                    for step in startups:
+                        await hooks.call(step, {}, per_plugin={"context": self.contexts.get})
+                        started.add(step.plugin)
+                except hooks.PluginFailure as failure:
+                    failed = failure
+                except Exception as exc:
+                    failed = hooks.PluginFailure(opened[-1].name or "?", "startup", exc)
+                try:
+                    if failed is None:
+                        log.info(
+                            "started",
+                            plugins=self.plugin_names(),
+                            providers=[p.name for p in self.providers],
+                        )
+                        yield
+                finally:
+                    with anyio.CancelScope(shield=True):
+                        await self._stop(started, opened)
                     task_group.cancel_scope.cancel()
-        await self.journal_store.close()
-        await self.key_store.close()
+        finally:
+            if self.redis is not None:
+                await self.redis.aclose()
+            await self.journal_store.close()
+            await self.key_store.close()
+        if failed is not None:
+            # The frames, for whoever looks for them; the one line is the exception's.
+            log.debug(
+                "startup_failed", plugin=failed.plugin, phase=failed.phase, exc_info=failed.error
+            )
+            if isinstance(failed.error, ConfigError):
+                # Written for deployers: said as it is.
+                raise StartupError(failed.error.problems)
+            raise StartupError(
+                [f"plugin {failed.plugin!r} failed to start ({type(failed.error).__name__})"]
+            )
+
+    async def _stop(self, started: set[str], opened: list[Provider]) -> None:
+        steps = [s for s in self.plan.for_phase(Phase.shutdown) if s.plugin in started]
+        await hooks.each(
+            steps, failures="log", reverse=True, per_plugin={"context": self.contexts.get}
+        )
+        for context in self.contexts.values():
+            await context.close_upstreams()
+        for provider in reversed(opened):
+            try:
+                await _close_provider(provider)
+            except Exception as exc:
+                log.error("plugin_failed", plugin=provider.name, phase="shutdown", exc_info=exc)
+        await self.journal.stop()
 
     @property
     def http_limits(self) -> HttpConfig:
@@ -160,10 +236,10 @@ class ApiApp:
 
     # -- routes ----------------------------------------------------------------------------
 
-    def _routes(self) -> list[BaseRoute]:
-        # Data routes first: the router tries routes in order, and they carry the traffic.
+    def _routes(self, web_routes: tuple[tuple[str, WebRoute], ...]) -> list[BaseRoute]:
         routes: list[BaseRoute] = []
         for provider in self.providers:
+            assert provider.name is not None
             for route in provider.routes:
                 routes.append(self._pipeline_route(Endpoint.for_provider(provider.name, route)))
         routes.append(self._pipeline_route(Endpoint(path="/api/introspect", handler=_introspect)))
@@ -179,6 +255,7 @@ class ApiApp:
             Route("/api/open-api.yml", self._openapi_yaml, methods=["GET"]),
             Route("/api/plugins", self._plugins_endpoint, methods=["GET"]),
         ]
+        routes += [mount(route, plugin) for plugin, route in web_routes]
         return routes
 
     def _pipeline_route(self, endpoint: Endpoint) -> Route:
@@ -186,19 +263,20 @@ class ApiApp:
 
     def _health_endpoint(self, provider: Provider) -> Callable[[Request], Awaitable[Response]]:
         check = provider.health
+        name = provider.name or ""
         assert check is not None
 
         async def health(request: Request) -> Response:
-            cached = self._health.get(provider.name)
+            cached = self._health.get(name)
             if cached is not None and cached[1] > time.monotonic():
                 healthy = cached[0]
             else:
                 try:
                     healthy = await check()
                 except Exception as exc:
-                    log.warning("health_failed", plugin=provider.name, error=type(exc).__name__)
+                    log.warning("health_failed", plugin=name, error=type(exc).__name__)
                     healthy = False
-                self._health[provider.name] = (healthy, time.monotonic() + HEALTH_TTL)
+                self._health[name] = (healthy, time.monotonic() + HEALTH_TTL)
             headers = {"x-request-id": request_id(request)}
             if healthy:
                 return json_response(b'"pong"', headers=headers)
@@ -259,27 +337,30 @@ class ApiApp:
 
 
 class _PipelineEndpoint:
-    """A route's ASGI application: the pipeline, without Starlette's request, response and
-    endpoint wrapper (the pipeline renders every answer itself)."""
+    """A data route's ASGI application: the pipeline renders every answer itself."""
 
-    __slots__ = ("endpoint", "serve")
+    __slots__ = ("endpoint", "pipeline")
 
     def __init__(self, pipeline: Pipeline, endpoint: Endpoint) -> None:
-        self.serve = pipeline.serve
+        self.pipeline = pipeline
         self.endpoint = endpoint
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        await self.serve(scope, receive, send, self.endpoint)
+        await self.pipeline.serve(scope, receive, send, self.endpoint)
 
 
-async def _await(result: Any) -> None:
-    if inspect.isawaitable(result):
-        await result
+async def _open_provider(provider: Provider) -> None:
+    for upstream in provider.upstreams:
+        await upstream.open()
+    if provider.open is not None:
+        await provider.open()
 
 
-def _encodes_a_slash(scope: Scope) -> bool:
-    raw: bytes = scope["raw_path"]
-    return b"%2f" in raw.lower()
+async def _close_provider(provider: Provider) -> None:
+    if provider.close is not None:
+        await provider.close()
+    for upstream in provider.upstreams:
+        await upstream.close()
 
 
 async def _not_found(scope: Scope, receive: Receive, send: Send) -> None:
@@ -318,33 +399,22 @@ async def _internal_error(request: Request, exc: Exception) -> Response:
     return error_response(INTERNAL_ERROR, 500, {"x-request-id": request_id(request)})
 
 
-def _collect_providers(plan: Plan, settings: Settings) -> tuple[Provider, ...]:
-    providers: list[Provider] = []
-    for step in plan.for_phase(Phase.register_providers):
-        step.call(register=providers.append, settings=settings)
+def _plugin_configs(plan: Plan, settings: Settings) -> dict[str, Any]:
+    """Each plugin's converted table, by plugin name (the name said once: its registration)."""
+    schemas: dict[str, type[msgspec.Struct]] = {}
     problems: list[str] = []
-    seen: dict[str, str] = {
-        path: "core"
-        for path in (
-            "/api/ping",
-            "/api/stats",
-            "/api/introspect",
-            "/api/open-api.json",
-            "/api/open-api.yml",
-            "/api/plugins",
-        )
-    }
-    for provider in sorted(providers, key=lambda p: p.name):
-        paths = [r.path for r in provider.routes]
-        if provider.health_path:
-            paths.append(provider.health_path)
-        for path in paths:
-            if path in seen:
-                problems.append(f"route {path} declared by both {seen[path]} and {provider.name}")
-            seen[path] = provider.name
+    for step in plan.for_phase(Phase.config_schema):
+        schema = hooks.call_now(step, {})
+        if schema is None:
+            continue
+        if not (isinstance(schema, type) and issubclass(schema, msgspec.Struct)):
+            problems.append(f"plugin {step.plugin!r}: config_schema must return a Struct type")
+            continue
+        schemas[step.plugin] = schema
     if problems:
         raise ConfigError(problems)
-    return tuple(sorted(providers, key=lambda p: p.name))
+    settings.bind_plugin_schemas(schemas)
+    return {name: settings.plugin_config(name) for name in schemas}
 
 
 def create_app(
@@ -358,24 +428,45 @@ def create_app(
     """
     settings = settings if settings is not None else load_settings()
     chosen = dict(plugins) if plugins is not None else load_enabled(settings)
-    pm = build_manager(chosen)
-
-    schemas: dict[str, type[msgspec.Struct]] = {}
-    problems: list[str] = []
-
-    def register(name: str, schema: type[msgspec.Struct]) -> None:
-        if name in schemas:
-            problems.append(f"configuration table {name!r} registered twice")
-        schemas[name] = schema
-
-    plan = build_plan(steps_from_manager(pm))
-    for step in plan.for_phase(Phase.register_config):
-        step.call(register=register)
-    if problems:
-        raise ConfigError(problems)
-    settings.bind_plugin_schemas(schemas)
-    providers = _collect_providers(plan, settings)
     key_store, journal_store = open_stores(settings)
+    # Every problem of the configuration is reported at once: the pepper's with the tables'.
+    problems: list[str] = []
+    pepper = b""
+    try:
+        pepper = keys.load_pepper(settings)
+    except ConfigError as exc:
+        problems.extend(exc.problems)
+    builtins = {"keyauth": KeyAuthPlugin(key_store, pepper, settings.core.auth)}
+    pm = build_manager(chosen, builtins)
+    plan = build_plan(steps_from_manager(pm))
+    try:
+        try:
+            configs = _plugin_configs(plan, settings)
+        except ConfigError as exc:
+            raise ConfigError([*exc.problems, *problems]) from None
+        if problems:
+            raise ConfigError(problems)
+        providers = collect_providers(plan, configs)
+        web_routes = collect_web_routes(plan, configs)
+    except hooks.PluginFailure as failure:
+        if isinstance(failure.error, ConfigError):
+            raise failure.error from None
+        raise ConfigError(
+            [
+                f"plugin {failure.plugin!r} failed in {failure.phase} "
+                f"({type(failure.error).__name__}: {failure.error})"
+            ]
+        ) from None
+    check_paths(providers, web_routes)
     return ApiApp(
-        settings, pm, plan, providers, key_store, journal_store, keys.load_pepper(settings)
+        settings,
+        pm,
+        plan,
+        providers,
+        web_routes,
+        key_store,
+        journal_store,
+        pepper,
+        configs,
+        redis=open_redis(settings.core.redis),
     )

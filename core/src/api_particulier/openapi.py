@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 import msgspec
 
-from . import __version__
+from . import __version__, hooks
 from .params import ParamsValidator
 from .plan import Phase
 from .types import ErrorBody, ProviderRoute
@@ -260,6 +260,5 @@ def build_openapi(app: ApiApp) -> dict[str, Any]:
             },
         },
     }
-    for step in app.plan.for_phase(Phase.amend_openapi):
-        step.call(document=document)
+    hooks.collect(app.plan.for_phase(Phase.amend_openapi), document=document)
     return document

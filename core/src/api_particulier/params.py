@@ -24,7 +24,6 @@ import typing
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import unquote_plus
 
 import msgspec
 
@@ -92,25 +91,6 @@ def _whole_ascii_pattern(annotation: Any) -> re.Pattern[str] | None:
     if len(patterns) > 1:
         raise TypeError("a parameter declares one pattern at most")
     return re.compile(patterns[0], re.ASCII)
-
-
-def parse_query(raw: bytes) -> dict[str, str]:
-    """The query string as a mapping; a name given twice keeps its last value.
-
-    Percent-decoding runs only on the parts that need it: most calls carry plain
-    identifiers, and this runs on every request.
-    """
-    values: dict[str, str] = {}
-    if not raw:
-        return values
-    for part in raw.decode("latin-1").split("&"):
-        if not part:
-            continue
-        name, _, value = part.partition("=")
-        if "%" in part or "+" in part:
-            name, value = unquote_plus(name), unquote_plus(value)
-        values[name] = value
-    return values
 
 
 class ParamsValidator:

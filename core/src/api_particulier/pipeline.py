@@ -1,9 +1,10 @@
 """Running one request through the frozen plan.
 
-authenticate → endpoint scope check → parameter validation → check_consent →
-check_rate_limit → provider fetch → record_call (always).
+authenticate → (bearer pairing) → endpoint scope check → parameter validation →
+check_consent → check_rate_limit → fetch_cached / provider fetch → masking →
+response_headers → journal → record_call (always).
 
-The core awaits each implementation itself, in plan order. Denials are values; provider
+Every hook is called through :mod:`api_particulier.hooks`. Denials are values; provider
 errors come from :mod:`api_particulier.errors`; anything else raised by a plugin becomes the
 fixed 500 body, logged with the plugin and the phase, and never shown.
 """
@@ -12,25 +13,28 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Awaitable, Callable, Coroutine
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from types import CoroutineType
 from typing import Any
+from urllib.parse import parse_qsl
 
 import anyio
 import msgspec
 import structlog
 from starlette.types import Receive, Scope, Send
 
+from . import hooks
 from .errors import ProviderError, ProviderTimeout
+from .journal import JOURNAL_UNAVAILABLE, Journal
 from .logs import current_call
-from .masking import Compiled, Shape, apply, compile_fields, conforms, full_shape
-from .params import InvalidParams, ParamsValidator, parse_query
+from .masking import Compiled, apply, compile_fields
+from .params import InvalidParams, ParamsValidator
 from .plan import Phase, Plan
 from .responses import (
     ACCESS_DENIED,
     INSUFFICIENT_SCOPES,
     INTERNAL_ERROR,
+    TOO_MANY_CREDENTIALS,
     Answer,
     choose_request_id,
     denial_answer,
@@ -42,19 +46,6 @@ log = structlog.get_logger("api_particulier.pipeline")
 _encode = msgspec.json.Encoder().encode
 
 Handler = Callable[[Call], Awaitable[Any]]
-# Headers the core writes itself; a plugin's response header of the same name is dropped.
-_CORE_HEADERS = frozenset({b"content-length", b"content-type", b"x-request-id"})
-# Plugins' header names, encoded once each (they are a few constants).
-_encoded_names: dict[str, bytes] = {}
-
-
-def _header_name(name: str) -> bytes:
-    encoded = _encoded_names.get(name)
-    if encoded is None:
-        encoded = name.lower().encode("latin-1")
-        if len(_encoded_names) < 256:
-            _encoded_names[name] = encoded
-    return encoded
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,14 +59,10 @@ class Endpoint:
     validator: ParamsValidator | None = None
     scopes: frozenset[str] = frozenset()
     fields: Compiled = ()
-    # Set when a payload of the route's response type, seen with every scope, can be
-    # encoded as it is (see masking.full_shape).
-    shape: Shape | None = None
     deadline: float | None = None
 
     @classmethod
     def for_provider(cls, provider: str, route: ProviderRoute) -> Endpoint:
-        fields = compile_fields(route.fields)
         return cls(
             path=route.path,
             handler=route.fetch,
@@ -83,19 +70,20 @@ class Endpoint:
             route=route,
             validator=ParamsValidator(route.params),
             scopes=route.scopes,
-            fields=fields,
-            shape=full_shape(fields, route.response) if route.render is None else None,
+            fields=compile_fields(route.fields),
             deadline=route.deadline,
         )
 
 
 class Pipeline:
-    def __init__(self, plan: Plan) -> None:
+    def __init__(self, plan: Plan, journal: Journal) -> None:
         self.plan = plan
+        self.journal = journal
         self.authenticate = plan.for_phase(Phase.authenticate)
+        self.allows_citizen_bearer = plan.for_phase(Phase.allows_citizen_bearer)
         self.check_consent = plan.for_phase(Phase.check_consent)
         self.check_rate_limit = plan.for_phase(Phase.check_rate_limit)
-        self.policies = self.check_consent + self.check_rate_limit
+        self.fetch_cached = plan.for_phase(Phase.fetch_cached)
         self.response_headers = plan.for_phase(Phase.response_headers)
         self.record_call = plan.for_phase(Phase.record_call)
         # Read once: a per-request debug line must cost nothing when debug is off.
@@ -113,12 +101,9 @@ class Pipeline:
                 # The pipeline contains plugin failures; this is the net for its own.
                 log.error("unhandled_error", exc_info=exc)
                 answer = error_answer(INTERNAL_ERROR, 500)
-            start = {
-                "type": "http.response.start",
-                "status": answer.status,
-                "headers": answer.headers,
-            }
-            await send(start)
+            await send(
+                {"type": "http.response.start", "status": answer.status, "headers": answer.headers}
+            )
             await send({"type": "http.response.body", "body": answer.body})
         finally:
             current_call.reset(token)
@@ -126,12 +111,10 @@ class Pipeline:
     async def handle(self, scope: Scope, receive: Receive, endpoint: Endpoint) -> Answer:
         """Run the phases; the request becomes the log context (serve() undoes it)."""
         # ASGI servers give header names in lower case; the first of a repeated name wins,
-        # as with Starlette's Headers. ASGI only promises an iterable of pairs.
-        raw_headers = scope["headers"]
-        if type(raw_headers) is not list:
-            raw_headers = list(raw_headers)
+        # as with Starlette's Headers.
         headers = {
-            name.decode("latin-1"): value.decode("latin-1") for name, value in reversed(raw_headers)
+            name.decode("latin-1"): value.decode("latin-1")
+            for name, value in reversed(list(scope["headers"]))
         }
         call = Call(
             scope=scope,
@@ -140,11 +123,15 @@ class Pipeline:
             request_id=choose_request_id(scope, headers.get("x-request-id")),
             route=endpoint.route,
             route_path=endpoint.path,
-            query=parse_query(scope["query_string"]),
+            # A name given twice keeps its last value.
+            query=dict(parse_qsl(scope["query_string"].decode("latin-1"))),
         )
         current_call.set(call)
         try:
             answer = await self._phases(call, endpoint)
+        except hooks.PluginFailure as failure:
+            hooks.log_failure(failure)
+            answer = error_answer(INTERNAL_ERROR, 500)
         except Exception as exc:
             # The phases contain what plugins raise; this is a fault of the core itself.
             log.error("unhandled_error", exc_info=exc)
@@ -152,129 +139,103 @@ class Pipeline:
         except BaseException:
             # Cancelled (client gone, shutdown): the request still gets its journal row.
             with anyio.CancelScope(shield=True):
-                cancelled = self._record(call, endpoint, 499, "client_closed_request")
-                if cancelled is not None and not isinstance(cancelled, Denial):
-                    await cancelled
+                await self._record(call, endpoint, 499, "client_closed_request")
             raise
-        if call.principal is not None and self.response_headers:
-            pending = self._decorate(call, answer.status)
-            if pending:
-                await _await_pending(pending)
-        veto = self._record(call, endpoint, answer.status, answer.error)
-        if veto is not None and not isinstance(veto, Denial):
-            veto = await veto
-        if veto is not None and 200 <= answer.status < 300:
-            answer = denial_answer(veto)
-        raw = answer.headers
-        raw.append((b"x-request-id", call.request_id.encode("latin-1")))
-        texts, encoded = call.response_headers, call.encoded_response_headers
-        if texts or encoded:
-            present = {name for name, _ in raw} if answer.own_headers else _CORE_HEADERS
-            for name, value in texts.items():
-                name_bytes = _encoded_names.get(name) or _header_name(name)
-                if name_bytes not in present:
-                    raw.append((name_bytes, value.encode("latin-1")))
-            for pair in encoded:
-                if pair[0] not in present:
-                    raw.append(pair)
+        if call.principal is not None:
+            await hooks.each(self.response_headers, call=call, status=answer.status)
+        if not await self._record(call, endpoint, answer.status, answer.error):
+            answer = denial_answer(JOURNAL_UNAVAILABLE)
+        answer.headers.append((b"x-request-id", call.request_id.encode("latin-1")))
+        if call.response_headers:
+            present = {name for name, _ in answer.headers}
+            for name, value in call.response_headers.items():
+                encoded = name.lower().encode("latin-1")
+                if encoded not in present:
+                    answer.headers.append((encoded, value.encode("latin-1")))
         return answer
 
     async def _phases(self, call: Call, endpoint: Endpoint) -> Answer:
-        # The loops over the steps are written out here rather than in a helper: this runs
-        # on every request, and a coroutine per phase costs more than the phase itself.
-        step = None
-        try:
-            outcome = None
-            for step in self.authenticate:
-                outcome = step.function(call) if step.argnames else step.function()
-                if type(outcome) is CoroutineType or step.is_async:
-                    outcome = await outcome
-                if outcome is not None:
-                    break
-            step = None
-            if not isinstance(outcome, Principal):
-                return denial_answer(outcome if isinstance(outcome, Denial) else ACCESS_DENIED)
-            call.principal = outcome
-            call.scopes = outcome.scopes
+        outcome = await hooks.first(self.authenticate, call=call)
+        if not isinstance(outcome, Principal):
+            return denial_answer(outcome if isinstance(outcome, Denial) else ACCESS_DENIED)
+        call.principal = outcome
+        call.scopes = outcome.scopes
+        if "x-api-key" in call.headers and _carries_bearer(call):
+            accepted = hooks.collect(self.allows_citizen_bearer, principal=outcome)
+            if True not in accepted:
+                return denial_answer(TOO_MANY_CREDENTIALS)
 
-            if endpoint.validator is not None:
-                if endpoint.scopes.isdisjoint(call.scopes):
-                    return denial_answer(INSUFFICIENT_SCOPES)
-                try:
-                    call.params = endpoint.validator.validate(call.query)
-                except InvalidParams as invalid:
-                    body = ErrorBody("bad_request", invalid.reason, invalid.message)
-                    return error_answer(body, 400)
+        if endpoint.validator is not None:
+            if endpoint.scopes.isdisjoint(call.scopes):
+                return denial_answer(INSUFFICIENT_SCOPES)
+            try:
+                call.params = endpoint.validator.validate(call.query)
+            except InvalidParams as invalid:
+                return error_answer(ErrorBody("bad_request", invalid.reason, invalid.message), 400)
 
-            for step in self.policies:
-                denial = step.function(call) if step.argnames else step.function()
-                if type(denial) is CoroutineType or step.is_async:
-                    denial = await denial
-                if denial is not None:
-                    return denial_answer(denial)
-            step = None
-        except Exception as exc:
-            if step is None:
-                raise
-            log.error("plugin_failed", plugin=step.plugin, phase=step.phase.name, exc_info=exc)
-            return error_answer(INTERNAL_ERROR, 500)
+        for phase in (self.check_consent, self.check_rate_limit):
+            denial = await hooks.first(phase, call=call)
+            if denial is not None:
+                if not isinstance(denial, Denial):
+                    raise TypeError("a policy phase returned something else than a Denial")
+                return denial_answer(denial)
         return await self._fetch(call, endpoint)
 
     async def _fetch(self, call: Call, endpoint: Endpoint) -> Answer:
+        raised: list[BaseException] = []
+
+        async def fetch() -> Any:
+            try:
+                if endpoint.deadline is None:
+                    return await endpoint.handler(call)
+                with anyio.move_on_after(endpoint.deadline):
+                    return await endpoint.handler(call)
+                # Only the deadline's cancellation ends the block without a return.
+                raise ProviderTimeout()
+            except BaseException as exc:
+                raised.append(exc)
+                raise
+
         try:
-            if endpoint.deadline is None:
-                payload = await endpoint.handler(call)
-            else:
-                payload = await _within(endpoint.deadline, endpoint.handler, call)
-        except ProviderError as exc:
-            headers = {"retry-after": str(exc.retry_after)} if exc.retry_after else None
-            log.info("provider_error", plugin=endpoint.provider, error=exc.error, status=exc.status)
-            return error_answer(ErrorBody(exc.error, exc.reason, exc.message), exc.status, headers)
+            payload = None
+            if self.fetch_cached and endpoint.route is not None:
+                payload = await hooks.first(self.fetch_cached, call=call, fetch=fetch)
+            if payload is None:
+                payload = await fetch()
+        except hooks.PluginFailure as failure:
+            if failure.error not in raised:
+                raise  # the cache plugin's own fault
+            return self._failed(failure.error, endpoint)
         except Exception as exc:
-            log.error("plugin_failed", plugin=endpoint.provider, phase="fetch", exc_info=exc)
-            return error_answer(INTERNAL_ERROR, 500)
-        route = endpoint.route
+            return self._failed(exc, endpoint)
         try:
-            if route is None:
-                return Answer(200, _encode(payload))
-            shape = endpoint.shape
-            if (
-                shape is not None
-                and endpoint.scopes <= call.scopes
-                and conforms(payload, route.response, shape)
-            ):
-                # Every field is visible: the Struct encodes to the masked body as it is.
+            if endpoint.route is None:
                 return Answer(200, _encode(payload))
             data = payload if isinstance(payload, dict) else msgspec.to_builtins(payload)
             body = apply(endpoint.fields, data, call.scopes)
-            if route.render is not None:
-                body = route.render(body)
+            if endpoint.route.render is not None:
+                body = endpoint.route.render(body)
             return Answer(200, _encode(body))
         except Exception as exc:
             log.error("render_failed", plugin=endpoint.provider, phase="fetch", exc_info=exc)
             return error_answer(INTERNAL_ERROR, 500)
 
-    def _decorate(self, call: Call, status: int) -> list[Any]:
-        """Run every response_headers step; return what is left to await."""
-        pending: list[Any] = []
-        for step in self.response_headers:
-            try:
-                if step.argnames == ("call", "status"):
-                    result = step.function(call, status)
-                else:
-                    result = step.call(call=call, status=status)
-            except Exception as exc:
-                log.error("plugin_failed", plugin=step.plugin, phase=step.phase.name, exc_info=exc)
-                continue
-            if type(result) is CoroutineType or step.is_async:
-                pending.append((step, result))
-        return pending
+    def _failed(self, error: BaseException, endpoint: Endpoint) -> Answer:
+        if isinstance(error, ProviderError):
+            headers = {"retry-after": str(error.retry_after)} if error.retry_after else None
+            log.info(
+                "provider_error", plugin=endpoint.provider, error=error.error, status=error.status
+            )
+            return error_answer(
+                ErrorBody(error.error, error.reason, error.message), error.status, headers
+            )
+        log.error("plugin_failed", plugin=endpoint.provider, phase="fetch", exc_info=error)
+        return error_answer(INTERNAL_ERROR, 500)
 
-    def _record(
-        self, call: Call, endpoint: Endpoint, status: int, error: str | None
-    ) -> Denial | Coroutine[Any, Any, Denial | None] | None:
-        """Run every record_call step: the veto, or a coroutine giving it when a step
-        must be awaited (a journal that must commit before answering)."""
+    async def _record(self, call: Call, endpoint: Endpoint, status: int, error: str | None) -> bool:
+        """Hand the row to the journal, then to the record_call observers; False when the
+        journal could not commit the row of a 2xx it must hold first (required mode): the
+        answer is then the journal's 503, which is what the observers see."""
         principal = call.principal
         record = CallRecord(
             request_id=call.request_id,
@@ -290,49 +251,16 @@ class Pipeline:
             recipient=call.recipient,
             error=error,
         )
-        veto: Denial | None = None
-        pending: list[Any] = []
-        for step in self.record_call:
-            try:
-                result = step.function(record) if step.argnames else step.function()
-            except Exception as exc:
-                log.error("plugin_failed", plugin=step.plugin, phase="record_call", exc_info=exc)
-                continue
-            if type(result) is CoroutineType or step.is_async:
-                pending.append((step, result))
-            elif isinstance(result, Denial) and veto is None:
-                veto = result
+        committed = await self.journal.record(record)
+        if not committed:
+            record = msgspec.structs.replace(
+                record, status=JOURNAL_UNAVAILABLE.status, error=JOURNAL_UNAVAILABLE.error
+            )
+        await hooks.each(self.record_call, record=record)
         if self.log_requests:
-            log.debug("request", status=status, latency_ms=record.latency_ms, error=error)
-        if pending:
-            return _first_veto(veto, pending)
-        return veto
+            log.debug("request", status=record.status, latency_ms=record.latency_ms, error=error)
+        return committed
 
 
-async def _within(deadline: float, handler: Handler, call: Call) -> Any:
-    """``handler(call)``, cancelled after ``deadline`` seconds (then a provider timeout)."""
-    with anyio.move_on_after(deadline):
-        return await handler(call)
-    # Only the deadline's cancellation ends the block without a return.
-    raise ProviderTimeout()
-
-
-async def _await_pending(pending: list[Any]) -> None:
-    """Await the response_headers steps that returned a coroutine, logging failures."""
-    for step, awaitable in pending:
-        try:
-            await awaitable
-        except Exception as exc:
-            log.error("plugin_failed", plugin=step.plugin, phase=step.phase.name, exc_info=exc)
-
-
-async def _first_veto(veto: Denial | None, pending: list[Any]) -> Denial | None:
-    for step, awaitable in pending:
-        try:
-            result = await awaitable
-        except Exception as exc:
-            log.error("plugin_failed", plugin=step.plugin, phase="record_call", exc_info=exc)
-            continue
-        if isinstance(result, Denial) and veto is None:
-            veto = result
-    return veto
+def _carries_bearer(call: Call) -> bool:
+    return call.headers.get("authorization", "")[:7].lower() == "bearer "

@@ -20,18 +20,24 @@ from .errors import ConfigError
 
 
 class Phase(enum.IntEnum):
-    """Hooks in the order the core calls them. Boot hooks first, then request phases."""
+    """Hooks in the order the core calls them. Boot hooks first, then request phases.
 
-    register_config = 0
+    Every hook specification has its phase here, and nothing else is here (a test holds
+    the two together).
+    """
+
+    config_schema = 0
     register_providers = 1
-    register_commands = 2
-    check_application_settings = 3
-    startup = 4
+    register_routes = 2
+    register_commands = 3
+    check_application_settings = 4
     amend_openapi = 5
+    startup = 6
     authenticate = 10
     allows_citizen_bearer = 11
     check_consent = 12
     check_rate_limit = 13
+    fetch_cached = 14
     response_headers = 15
     record_call = 16
     shutdown = 20
@@ -49,7 +55,6 @@ class Step:
     bucket: Bucket
     plugin: str
     function: Callable[..., Any]
-    is_async: bool
     # The hook arguments this implementation asked for (pluggy allows a subset).
     argnames: tuple[str, ...] = ()
 
@@ -77,8 +82,9 @@ class Plan:
 # return a coroutine, so it is refused at boot.
 SYNC_ONLY = frozenset(
     {
-        Phase.register_config,
+        Phase.config_schema,
         Phase.register_providers,
+        Phase.register_routes,
         Phase.register_commands,
         Phase.check_application_settings,
         Phase.amend_openapi,
@@ -124,7 +130,6 @@ def steps_from_manager(pm: pluggy.PluginManager) -> list[Step]:
                     bucket=bucket,
                     plugin=impl.plugin_name,
                     function=impl.function,
-                    is_async=inspect.iscoroutinefunction(impl.function),
                     argnames=tuple(impl.argnames),
                 )
             )

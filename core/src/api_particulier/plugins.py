@@ -9,13 +9,12 @@ from dataclasses import dataclass
 import pluggy
 
 from . import hookspecs
-from .builtins.journal import JournalPlugin
-from .builtins.keyauth import KeyAuthPlugin
 from .errors import ConfigError
 from .settings import Settings
 
 GROUP = "api_particulier"
-BUILTIN_NAMES = ("keyauth", "journal")
+# Names a plugin cannot take: the core's built-ins and its own parts.
+RESERVED_NAMES = ("keyauth", "journal", "core")
 
 
 @dataclass(frozen=True)
@@ -66,17 +65,20 @@ def load_enabled(settings: Settings) -> dict[str, object]:
     return loaded
 
 
-def build_manager(plugins: Mapping[str, object]) -> pluggy.PluginManager:
-    """One plugin manager per application: the built-ins, then ``plugins`` by name.
+def build_manager(
+    plugins: Mapping[str, object], builtins: Mapping[str, object] | None = None
+) -> pluggy.PluginManager:
+    """One plugin manager per application: the core's ``builtins``, then ``plugins`` by
+    name. The name a plugin is registered under is its name everywhere.
 
     A plugin given as a class is instantiated here, so each application owns its state.
     """
     pm = pluggy.PluginManager(GROUP)
     pm.add_hookspecs(hookspecs)
-    pm.register(KeyAuthPlugin(), name="keyauth")
-    pm.register(JournalPlugin(), name="journal")
+    for name, builtin in (builtins or {}).items():
+        pm.register(builtin, name=name)
     for name in sorted(plugins):
-        if name in BUILTIN_NAMES:
+        if name in RESERVED_NAMES:
             raise ConfigError([f"plugin name {name!r} is reserved by the core"])
         plugin = plugins[name]
         try:

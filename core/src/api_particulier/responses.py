@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-import os
-import random
 import re
+import uuid
 from collections.abc import Mapping, MutableMapping
 from typing import Any
 
@@ -45,40 +44,15 @@ def choose_request_id(scope: MutableMapping[str, Any], incoming: str | None) -> 
     return chosen
 
 
-_generator = random.Random()  # noqa: S311 - correlation ids, not secrets
-_bits = _generator.getrandbits
-
-
-def _reseed() -> None:
-    _generator.seed(random.SystemRandom().getrandbits(128))
-
-
-_reseed()
-# A forked worker must not repeat its parent's sequence.
-os.register_at_fork(after_in_child=_reseed)
-
-
 def new_request_id() -> str:
-    """A UUID4 in its canonical form.
-
-    A request id correlates log lines; it is no secret, so a fast generator seeded from the
-    system's randomness at start suffices (a system call per request costs more than the
-    rest of the id).
-    """
-    h = "%032x" % (_bits(128) & _UUID4_KEEP | _UUID4_SET)
-    return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
-
-
-# RFC 9562: version 4 in the 4 bits at 76-79, variant 0b10 in the 2 bits at 62-63.
-_UUID4_KEEP = ~((0xF << 76) | (0x3 << 62)) & ((1 << 128) - 1)
-_UUID4_SET = (0x4 << 76) | (0x2 << 62)
+    """A fresh UUID4, in its canonical form."""
+    return str(uuid.uuid4())
 
 
 class Answer:
-    """A JSON answer of the pipeline, sent straight as ASGI messages (no Response object:
-    this runs on every data call)."""
+    """A JSON answer of the pipeline, sent as two ASGI messages."""
 
-    __slots__ = ("body", "error", "headers", "own_headers", "status")
+    __slots__ = ("body", "error", "headers", "status")
 
     def __init__(
         self,
@@ -91,20 +65,16 @@ class Answer:
         self.body = body
         # The error code of a non-2xx answer, for the journal.
         self.error = error
+        # Headers of the answer itself (a denial's retry-after) win over plugins': they
+        # are here before the plugins' are added.
         self.headers: list[tuple[bytes, bytes]] = [
             (b"content-length", str(len(body)).encode()),
-            _JSON_CONTENT_TYPE,
-        ]
-        # Headers of the answer itself (a denial's retry-after): they win over plugins'.
-        self.own_headers = bool(headers)
-        if headers:
-            self.headers += [
+            (b"content-type", JSON_MEDIA_TYPE.encode()),
+            *(
                 (name.lower().encode("latin-1"), value.encode("latin-1"))
-                for name, value in headers.items()
-            ]
-
-
-_JSON_CONTENT_TYPE = (b"content-type", JSON_MEDIA_TYPE.encode())
+                for name, value in (headers or {}).items()
+            ),
+        ]
 
 
 def error_answer(body: ErrorBody, status: int, headers: Mapping[str, str] | None = None) -> Answer:
@@ -139,6 +109,13 @@ ACCESS_DENIED = Denial(
     error="access_denied",
     reason="Token not found or inactive",
     message="Votre jeton d'API n'a pas été trouvé ou n'est pas actif",
+)
+TOO_MANY_CREDENTIALS = Denial(
+    status=401,
+    error="too_many_credentials_provided",
+    reason="Too many credentials provided, both API key and access token were found",
+    message="Votre requête porte trop de moyens d'authentification, veuillez choisir entre "
+    "clé d'API ou jeton FranceConnect",
 )
 INSUFFICIENT_SCOPES = Denial(
     status=403,

@@ -74,6 +74,31 @@ class HttpConfig(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_field
     max_connections: Annotated[int, msgspec.Meta(ge=1, le=1_000_000)] = 2048
 
 
+class RedisConfig(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    """The deployment's one Redis (rate limit, consent replay memory, cache…)."""
+
+    # redis://[user:password@]host[:port][/db], rediss://… (TLS) or unix:///path[?db=N]; as
+    # text when it holds no password, else { env = "NAME" }. API_PARTICULIER_REDIS_URL wins.
+    url: str | Secret | None = None
+    # TLS (rediss://): a CA bundle replacing the system's, and a client certificate.
+    ca_file: str | None = None
+    cert_file: str | None = None
+    key_file: str | None = None
+    # Sentinel: "host:port" of each sentinel, and the name of the watched primary. The url
+    # then gives only the credentials and the database (redis://:password@/0).
+    sentinels: list[str] = msgspec.field(default_factory=list)
+    service_name: str | None = None
+    # Seconds to connect, and to wait for any answer: a slow Redis is a failing one.
+    connect_timeout: Annotated[float, msgspec.Meta(gt=0, le=30)] = 1.0
+    timeout: Annotated[float, msgspec.Meta(gt=0, le=30)] = 1.0
+
+    def __post_init__(self) -> None:
+        if self.sentinels and not self.service_name:
+            raise ValueError("sentinels need service_name (the primary's name)")
+        if self.sentinels and any(":" not in s for s in self.sentinels):
+            raise ValueError('each sentinel is "host:port"')
+
+
 class CoreConfig(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
     data_dir: str | None = None
     # "sqlite" (a file in the data directory) or a sqlite:/// path.
@@ -88,6 +113,7 @@ class CoreConfig(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_field
     auth: AuthConfig = msgspec.field(default_factory=AuthConfig)
     journal: JournalConfig = msgspec.field(default_factory=JournalConfig)
     http: HttpConfig = msgspec.field(default_factory=HttpConfig)
+    redis: RedisConfig = msgspec.field(default_factory=RedisConfig)
 
 
 class _FileLayout(msgspec.Struct, frozen=True, forbid_unknown_fields=True):

@@ -135,23 +135,31 @@ def _leaf_scopes(tree: Mapping[str, Any]) -> list[str]:
 
 @dataclass(frozen=True, kw_only=True)
 class Provider:
-    """A data source: its routes and its health check (contract §7)."""
+    """A data source: its routes, its health check (contract §7), and what it needs open
+    while the service runs.
 
-    name: str
+    ``name`` defaults to the plugin's name. The core opens the ``upstreams`` before the
+    plugins' ``startup`` and closes them after their ``shutdown``; ``open`` and ``close``,
+    when given, run at the same moments for anything else the provider holds. A provider
+    thus needs no ``startup`` of its own.
+    """
+
     routes: tuple[ProviderRoute, ...]
+    name: str | None = None
     health_path: str | None = None
     health: Callable[[], Awaitable[bool]] | None = None
-    # The upstream clients the routes call through, for operators: their state (calls in
-    # flight, circuit breaker) is served by ``/api/plugins``.
+    # The upstream clients the routes call through: opened and closed by the core, and
+    # their state (calls in flight, circuit breaker) served by ``/api/plugins``.
     upstreams: tuple[Upstream, ...] = ()
+    open: Callable[[], Awaitable[None]] | None = None
+    close: Callable[[], Awaitable[None]] | None = None
 
 
 class Call:
     """The state of one request as it moves through the phases.
 
-    Plugins read it and may write ``scopes`` (narrowing only), ``response_headers`` (or
-    ``encoded_response_headers``), ``consent_evidence``, ``recipient``, ``cache_hit`` and
-    ``extras``.
+    Plugins read it and may write ``scopes`` (narrowing only), ``response_headers``,
+    ``consent_evidence``, ``recipient``, ``cache_hit`` and ``extras``.
 
     ``headers`` maps each request header's lower-case name to its value (the first one when
     a name is repeated); ``request`` builds a Starlette ``Request`` for the rarer needs.
@@ -162,7 +170,6 @@ class Call:
         "_request",
         "cache_hit",
         "consent_evidence",
-        "encoded_response_headers",
         "extras",
         "headers",
         "params",
@@ -203,9 +210,6 @@ class Call:
         self.params: msgspec.Struct | None = None
         self.scopes: frozenset[str] = frozenset()
         self.response_headers: dict[str, str] = {}
-        # Headers already lower-cased and encoded, for plugins that add the same ones to
-        # every answer: they skip the encoding of ``response_headers``.
-        self.encoded_response_headers: list[tuple[bytes, bytes]] = []
         self.consent_evidence: str | None = None
         self.recipient: str | None = None
         self.cache_hit = False

@@ -88,7 +88,7 @@ class CountingProvider:
         self.calls = 0
 
     @hookimpl
-    def register_providers(self, register: Callable[[Provider], None], settings: Settings) -> None:
+    def register_providers(self, register: Callable[[Provider], None]) -> None:
         route = ProviderRoute(
             path=PATH,
             params=NoticeParams,

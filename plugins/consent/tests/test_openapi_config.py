@@ -33,7 +33,8 @@ def test_defaults() -> None:
         {"clock_skew": 3600},
         {"default_policy": []},
         {"default_policy": ["sms"]},
-        {"replay": {"backend": "redis"}},
+        # The replay memory uses the deployment's Redis ([core.redis]), not one of its own.
+        {"replay": {"backend": "redis", "redis_url": {"env": "REDIS"}}},
         {"franceconnect": {"shape": "checktoken"}},
         {"franceconnect": {"introspection_url": "http://x", "client_secret": "in clear"}},
     ],
@@ -41,6 +42,19 @@ def test_defaults() -> None:
 def test_strict_table(tmp_path: Path, table: dict[str, Any]) -> None:
     with pytest.raises(ConfigError):
         create_app(settings_for(tmp_path, table), plugins={"consent": ConsentPlugin()})
+
+
+@pytest.mark.anyio
+async def test_a_redis_replay_memory_needs_the_deployments_redis(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("API_PARTICULIER_REDIS_URL", raising=False)
+    settings = settings_for(tmp_path, {"replay": {"backend": "redis"}})
+    app = create_app(settings, plugins={"consent": ConsentPlugin()})
+    with pytest.raises(ConfigError) as caught:
+        async with app.running():
+            pass
+    assert "[core.redis]" in "; ".join(caught.value.problems)
 
 
 @pytest.mark.anyio

@@ -1,10 +1,10 @@
-"""Client CPU per rate-limit decision: the plugin's lean RESP client against general-purpose
-Redis clients, all running the same sliding-log script on a local redis-server.
+"""Client CPU per rate-limit decision on a local redis-server: the Redis client the service
+uses (redis-py's asyncio client with hiredis) beside other maintained clients, all running
+the same sliding-log script, and the memory backend for scale.
 
 Run from the workspace root (the other clients are fetched for this run only):
 
-    uv run --with 'redis[hiredis]>=5' --with 'coredis>=4' \\
-        python plugins/ratelimit/bench/redis_clients.py
+    uv run --with valkey-glide --with coredis python plugins/ratelimit/bench/redis_clients.py
 
 The client is pinned to CPU 0 and redis-server to CPU 1 when the machine has two; what
 matters is the client's CPU time per call (``time.process_time``), which is what each
@@ -31,8 +31,8 @@ import uvloop
 from api_particulier_ratelimit.config import RateLimitConfig
 from api_particulier_ratelimit.memory import MemoryLimiter
 from api_particulier_ratelimit.redis_limiter import RedisLimiter
-from api_particulier_ratelimit.resp import RespClient
 from api_particulier_ratelimit.script import SLIDING_LOG
+from redis.asyncio import Redis
 
 Call = Callable[[str], Awaitable[Any]]
 ARGS = (20, 1_000_000, 1)
@@ -52,8 +52,7 @@ def _start_redis(directory: str) -> tuple[subprocess.Popen[bytes], str]:
     command = [binary, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--dir", directory]
     if (os.cpu_count() or 1) >= 2 and shutil.which("taskset"):
         command = ["taskset", "-c", "1", *command]
-    # The command is redis-server from PATH with fixed arguments.
-    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)  # noqa: S603
+    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     for _ in range(200):
         try:
             socket.create_connection(("127.0.0.1", port), timeout=0.1).close()
@@ -90,20 +89,26 @@ async def _rtt(call: Call, count: int) -> float:
 async def _clients(url: str) -> dict[str, tuple[Call, Callable[[], Awaitable[None]]]]:
     clients: dict[str, tuple[Call, Callable[[], Awaitable[None]]]] = {}
 
-    lean = RespClient(url, timeout=1.0)
+    py = Redis.from_url(url)
+    py_script = py.register_script(SLIDING_LOG)
 
-    async def lean_call(key: str) -> Any:
-        return await lean.run_script(SLIDING_LOG, (key,), ARGS)
+    async def py_call(key: str) -> Any:
+        return await py_script(keys=[key], args=list(ARGS))
 
-    clients["lean RESP (this plugin)"] = (lean_call, lean.close)
+    clients["redis-py asyncio + hiredis (the service's)"] = (py_call, py.aclose)
 
-    limiter = RedisLimiter(RateLimitConfig(backend="redis", redis_timeout=1.0), url)
+    limiter_client = Redis.from_url(url)
+    limiter = RedisLimiter(RateLimitConfig(backend="redis", redis_timeout=1.0), limiter_client)
     await limiter.start()
 
     async def limiter_call(key: str) -> Any:
         return await limiter.hit(key, 20)
 
-    clients["RedisLimiter.hit (lean + decision)"] = (limiter_call, limiter.close)
+    async def limiter_close() -> None:
+        await limiter.close()
+        await limiter_client.aclose()
+
+    clients["RedisLimiter.hit (redis-py + decision)"] = (limiter_call, limiter_close)
 
     memory = MemoryLimiter(1.0)
 
@@ -117,34 +122,32 @@ async def _clients(url: str) -> dict[str, tuple[Call, Callable[[], Awaitable[Non
 
     try:
         # Imported by name: these clients are fetched for the measurement only.
-        redis_py = importlib.import_module("redis.asyncio")
+        glide = importlib.import_module("glide")
+        host, port = url.split("//")[1].split("/")[0].split(":")
+        configuration = glide.GlideClientConfiguration([glide.NodeAddress(host, int(port))])
+        glide_client = await glide.GlideClient.create(configuration)
+        glide_script = glide.Script(SLIDING_LOG)
 
-        py = redis_py.Redis.from_url(url)
-        py_script = py.register_script(SLIDING_LOG.source)
+        async def glide_call(key: str) -> Any:
+            args = [str(a) for a in ARGS]
+            return await glide_client.invoke_script(glide_script, keys=[key], args=args)
 
-        async def py_call(key: str) -> Any:
-            return await py_script(keys=[key], args=list(ARGS))
-
-        clients["redis-py asyncio + hiredis"] = (py_call, py.aclose)
+        clients["valkey-glide"] = (glide_call, glide_client.close)
     except ImportError:
-        print("redis-py not installed: skipped")
+        print("valkey-glide not installed: skipped")
 
     try:
         coredis = importlib.import_module("coredis")
-
         core = coredis.Redis.from_url(url)
         # coredis 6 serves commands only inside its own async context.
         stack = contextlib.AsyncExitStack()
         await stack.enter_async_context(core)
-        core_script = core.register_script(SLIDING_LOG.source)
+        core_script = core.register_script(SLIDING_LOG)
 
         async def core_call(key: str) -> Any:
             return await core_script(keys=[key], args=list(ARGS))
 
-        async def core_close() -> None:
-            await stack.aclose()
-
-        clients["coredis"] = (core_call, core_close)
+        clients["coredis"] = (core_call, stack.aclose)
     except ImportError:
         print("coredis not installed: skipped")
     return clients
@@ -164,12 +167,12 @@ async def main(total: int, concurrency: int, rounds: int) -> None:
                 for name, (call, _) in clients.items():
                     results[name].append(await _measure(call, total, concurrency))
             print(f"{total} calls × {rounds} rounds, {concurrency} concurrent; medians")
-            print(f"{'client':40} {'CPU µs/call':>12} {'calls/s':>10} {'RTT p50 µs':>11}")
+            print(f"{'client':44} {'CPU µs/call':>12} {'calls/s':>10} {'RTT p50 µs':>11}")
             for name, (call, close) in clients.items():
                 cpu = statistics.median(r[0] for r in results[name])
                 rate = statistics.median(r[1] for r in results[name])
                 rtt = await _rtt(call, 2000)
-                print(f"{name:40} {cpu:12.1f} {rate:10.0f} {rtt:11.0f}")
+                print(f"{name:44} {cpu:12.1f} {rate:10.0f} {rtt:11.0f}")
                 await close()
         finally:
             process.kill()
@@ -177,7 +180,7 @@ async def main(total: int, concurrency: int, rounds: int) -> None:
 
 
 if __name__ == "__main__":
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     parser.add_argument("--calls", type=int, default=20_000)
     parser.add_argument("--concurrency", type=int, default=50)
     parser.add_argument("--rounds", type=int, default=3)

@@ -7,7 +7,6 @@ from typing import Annotated
 
 import msgspec
 from api_particulier import Call, Provider, ProviderRoute, hookimpl
-from api_particulier.settings import Settings
 
 PATH = "/api/echo"
 SCOPE = "echo_valeur"
@@ -27,7 +26,7 @@ class Echo(msgspec.Struct, frozen=True, kw_only=True):
 
 class EchoPlugin:
     @hookimpl
-    def register_providers(self, register: Callable[[Provider], None], settings: Settings) -> None:
+    def register_providers(self, register: Callable[[Provider], None]) -> None:
         register(
             Provider(
                 name="echo",

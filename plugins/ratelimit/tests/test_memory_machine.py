@@ -22,6 +22,7 @@ from hypothesis.stateful import (
     precondition,
     rule,
 )
+from redis.asyncio import Redis
 
 from .model import ReferenceLog, busiest_window
 from .redis_server import free_port
@@ -67,8 +68,8 @@ class LimiterMachine(RuleBasedStateMachine):
         if degraded:
             # Nothing listens on that port: the first contact fails and the limiter counts
             # alone, admitting nothing during the first window.
-            url = f"redis://127.0.0.1:{free_port()}"
-            redis = RedisLimiter(config, url, clock=self.clock)
+            client = Redis.from_url(f"redis://127.0.0.1:{free_port()}")
+            redis = RedisLimiter(config, client, clock=self.clock)
             self.run(redis.start())
             assert redis.degraded
             self.limiter = redis

@@ -66,12 +66,14 @@ log_level = "warning"
 [core.journal]
 flush_interval = 0.05
 
+[core.redis]
+url = "{redis_url}"
+
 [plugins.ratelimit]
 backend = "redis"
-redis_url = "{redis_url}"
 quota = {QUOTA}
 replicas = {REPLICAS}
-redis_timeout = 0.05
+redis_timeout = 0.25
 probe_interval = 0.2
 """,
         encoding="utf-8",

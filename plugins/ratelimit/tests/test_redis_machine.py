@@ -12,7 +12,6 @@ from typing import Any
 
 from api_particulier_ratelimit.config import RateLimitConfig
 from api_particulier_ratelimit.redis_limiter import RedisLimiter
-from api_particulier_ratelimit.resp import RespClient, Script
 from api_particulier_ratelimit.window import Decision
 from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
@@ -23,6 +22,7 @@ from hypothesis.stateful import (
     rule,
     run_state_machine_as_test,
 )
+from redis.asyncio import Redis
 
 from .model import ReferenceLog, busiest_window
 from .redis_server import RedisServer
@@ -32,17 +32,15 @@ WINDOW_US = 50_000
 keys = st.sampled_from(KEYS)
 
 
-class RecordingClient(RespClient):
-    """Keeps every reply of the script, in the order Redis ran them."""
+class RecordingScript:
+    """The limiter's script, keeping every reply (in the order they come back)."""
 
-    def __init__(self, url: str, *, timeout: float) -> None:
-        super().__init__(url, timeout=timeout)
+    def __init__(self, script: Any) -> None:
+        self.script = script
         self.replies: list[tuple[str, list[int]]] = []
 
-    async def run_script(
-        self, script: Script, keys: tuple[str, ...], args: tuple[bytes | str | int, ...]
-    ) -> Any:
-        reply = await super().run_script(script, keys, args)
+    async def __call__(self, *, keys: list[str], args: list[int]) -> Any:
+        reply = await self.script(keys=keys, args=args)
         self.replies.append((keys[0], reply))
         return reply
 
@@ -57,7 +55,8 @@ def machine_for(url: str) -> type[RuleBasedStateMachine]:
             self.refused: dict[str, Decision] = {}
             self.quotas: dict[str, int] = {}
             self.limiter: RedisLimiter | None = None
-            self.client: RecordingClient | None = None
+            self.redis: Redis | None = None
+            self.client: RecordingScript | None = None
             self.seen = 0
 
         def run(self, coroutine: Any) -> Any:
@@ -67,22 +66,32 @@ def machine_for(url: str) -> type[RuleBasedStateMachine]:
         def setup(self, quota: int, own: dict[str, int]) -> None:
             config = RateLimitConfig(backend="redis", quota=quota, redis_timeout=1.0)
             self.quotas = {key: own.get(key, quota) for key in KEYS}
-            limiter = RedisLimiter(config, url, window=WINDOW_US / 1_000_000)
-            self.client = limiter.client = RecordingClient(url, timeout=1.0)
+            self.redis = Redis.from_url(url)
+            limiter = RedisLimiter(config, self.redis, window=WINDOW_US / 1_000_000)
+            self.client = RecordingScript(limiter.script)
+            limiter.script = self.client  # type: ignore[assignment]
             self.limiter = limiter
             self.run(limiter.start())
-            self.run(self.client.execute("FLUSHALL"))
+            self.run(self.redis.flushall())
             assert not limiter.degraded
 
         def teardown(self) -> None:
             if self.limiter is not None:
                 self.run(self.limiter.close())
+            if self.redis is not None:
+                self.run(self.redis.aclose())
             self.loop.close()
 
         def replay(self, consume: bool) -> None:
-            """Check each new Redis decision against the model, in Redis's order."""
+            """Check each new Redis decision against the model, in Redis's order: concurrent
+            calls travel on several connections, so replies may arrive in another order than
+            Redis ran them; each carries Redis's clock, and within one microsecond an
+            admission leaves one more entry in the log."""
             assert self.client is not None
-            for full_key, reply in self.client.replies[self.seen :]:
+            fresh = sorted(
+                self.client.replies[self.seen :], key=lambda item: (item[1][3], item[1][1])
+            )
+            for full_key, reply in fresh:
                 key = full_key.rsplit(":", 1)[1]
                 admitted, count, reset, now = reply
                 expected = self.model.decide(key, now, self.quotas[key], consume)

@@ -10,19 +10,15 @@ from __future__ import annotations
 
 import time
 from collections import OrderedDict
-from collections.abc import Coroutine
-from typing import TYPE_CHECKING, Any
 
 import structlog
 
-from .. import hookimpl, keys
-from ..plan import Phase, Step
+from .. import keys
+from ..markers import hookimpl
 from ..responses import ACCESS_DENIED
+from ..settings import AuthConfig
+from ..store import KeyMatch, KeyStore
 from ..types import Call, Denial, Principal
-
-if TYPE_CHECKING:
-    from ..app import ApiApp
-    from ..store import KeyMatch, KeyStore
 
 log = structlog.get_logger("api_particulier.keyauth")
 
@@ -32,24 +28,18 @@ KEY_IN_QUERY = Denial(
     reason="API keys are accepted in the X-Api-Key header only",
     message="Votre jeton d'API doit être transmis dans l'en-tête X-Api-Key, jamais dans l'adresse",
 )
-TOO_MANY_CREDENTIALS = Denial(
-    status=401,
-    error="too_many_credentials_provided",
-    reason="Too many credentials provided, both API key and access token were found",
-    message="Votre requête porte trop de moyens d'authentification, veuillez choisir entre "
-    "clé d'API ou jeton FranceConnect",
-)
 # Lower-cased: `?token=`, `?API-Key=`, `?apiKey=` … are all refused.
 _QUERY_KEY_NAMES = frozenset({"token", "api-key", "apikey", "api_key", "x-api-key"})
 
 
 class KeyAuthPlugin:
-    def __init__(self) -> None:
-        self._store: KeyStore | None = None
-        self._bearer_steps: tuple[Step, ...] = ()
-        self._pepper = b""
-        self._ttl = 5.0
-        self._size = 10_000
+    """Built in: the core registers it with the stores and the pepper it was built with."""
+
+    def __init__(self, store: KeyStore, pepper: bytes, config: AuthConfig) -> None:
+        self._store = store
+        self._pepper = pepper
+        self._ttl = config.cache_ttl
+        self._size = config.cache_size
         # key → (principal, trusted until); bounded, oldest entry evicted first. Keyed by the
         # key itself so that a hit costs one dict lookup: the entry lives no longer than the
         # TTL after the key's last verification, in this process's memory only.
@@ -60,38 +50,18 @@ class KeyAuthPlugin:
         self._imported_checked = 0.0
 
     @hookimpl
-    async def startup(self, app: ApiApp) -> None:
-        self._store = app.key_store
-        self._bearer_steps = app.plan.for_phase(Phase.allows_citizen_bearer)
-        self._pepper = app.pepper
-        self._ttl = app.settings.core.auth.cache_ttl
-        self._size = app.settings.core.auth.cache_size
+    async def startup(self) -> None:
         await self._has_imported_keys()
 
     @hookimpl
-    def authenticate(self, call: Call) -> Principal | Denial | Coroutine[Any, Any, Any] | None:
+    async def authenticate(self, call: Call) -> Principal | Denial | None:
         for name in call.query:
             if name.lower() in _QUERY_KEY_NAMES:
                 return KEY_IN_QUERY
-        headers = call.headers
-        key = headers.get("x-api-key")
+        key = call.headers.get("x-api-key")
         if key is None:
             return None
-        key = key.strip()
-        bearer = headers.get("authorization", "")[:7].lower() == "bearer "
-        principal = self._cached(key)
-        if principal is not None:
-            return self._with_bearer(principal, bearer)
-        return self._authenticate_from_store(key, bearer)
-
-    async def _authenticate_from_store(self, key: str, bearer: bool) -> Principal | Denial:
-        outcome = await self.verify(key)
-        return self._with_bearer(outcome, bearer) if isinstance(outcome, Principal) else outcome
-
-    def _with_bearer(self, principal: Principal, bearer: bool) -> Principal | Denial:
-        if bearer and not self._bearer_allowed(principal):
-            return TOO_MANY_CREDENTIALS
-        return principal
+        return await self.verify(key.strip())
 
     def _cached(self, key: str) -> Principal | None:
         """The principal of a key verified less than ``cache_ttl`` ago and not expired."""
@@ -102,9 +72,6 @@ class KeyAuthPlugin:
         if principal.expires_at is not None and principal.expires_at <= time.time():
             return None
         return principal
-
-    def _bearer_allowed(self, principal: Principal) -> bool:
-        return any(step.call(principal=principal) is True for step in self._bearer_steps)
 
     async def verify(self, key: str) -> Principal | Denial:
         now = time.time()
@@ -140,17 +107,14 @@ class KeyAuthPlugin:
 
     async def _has_imported_keys(self) -> bool:
         if not self._imported_keys and time.monotonic() - self._imported_checked > 60:
-            assert self._store is not None
             self._imported_checked = time.monotonic()
             self._imported_keys = await self._store.has_imported_keys()
         return self._imported_keys
 
     async def _lookup(self, digest: str, now: float) -> KeyMatch | None:
-        assert self._store is not None
         return await self._store.find_active_key(digest, now)
 
     async def _upgrade_legacy(self, key: str, digest: str, now: float) -> KeyMatch | None:
-        assert self._store is not None
         match = await self._store.find_active_legacy_key(keys.legacy_digest(key), now)
         if match is not None:
             await self._store.upgrade_legacy_key(match.key.id, digest)

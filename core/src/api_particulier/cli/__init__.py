@@ -1,97 +1,100 @@
-"""The ``api-particulier`` command."""
+"""The ``api-particulier`` command (click).
+
+The enabled plugins add their own commands through ``register_commands(cli)``; which
+plugins are enabled depends on ``--config``, so it is read before the rest of the line.
+Errors are one line on standard error: ``configuration error: …`` (status 2), ``error: …``
+(status 1); a wrong argument prints click's usage line (status 2).
+"""
 
 from __future__ import annotations
 
-import argparse
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 
-from .. import __version__
+import click
+
+from .. import __version__, hooks
+from ..commands import CommandContext
 from ..errors import ApiParticulierError, ConfigError
 from ..logs import configure_logging
 from ..plan import Phase, build_plan, steps_from_manager
 from ..plugins import build_manager, load_enabled
-from ..settings import Settings, load_settings
+from ..settings import load_settings
 from . import apps, keys, maintenance, serve
 
-PluginCommand = tuple[
-    str,
-    str,
-    Callable[[argparse.ArgumentParser], None],
-    Callable[[Settings, argparse.Namespace], int],
-]
+CORE_COMMANDS = ("serve", "keys", "apps", "plugins", "config", "journal")
 
 
-def plugin_commands(settings: Settings | None) -> list[PluginCommand]:
-    """The sub-commands the enabled plugins add (none when the configuration is broken:
-    the core's commands still run and report the problem)."""
-    if settings is None:
-        return []
-    try:
-        pm = build_manager(load_enabled(settings))
-        steps = build_plan(steps_from_manager(pm)).for_phase(Phase.register_commands)
-    except ApiParticulierError:
-        return []
-    found: list[PluginCommand] = []
-    for step in steps:
-        step.call(register=lambda *command: found.append(command))
-    return found
-
-
-def build_parser(extra: Sequence[PluginCommand] = ()) -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
-        prog="api-particulier",
-        description="Serve API Particulier and manage its keys, applications, plugins and journal.",
+def build_cli() -> click.Group:
+    @click.group(
+        help="Serve API Particulier and manage its keys, applications, plugins and journal.",
         epilog="Configuration: --config FILE or $API_PARTICULIER_CONFIG; without either, the "
         "embedded defaults (bundled plugins on sandbox data, SQLite in "
         "$API_PARTICULIER_DATA_DIR or ~/.local/share/api-particulier).",
+        context_settings={"help_option_names": ["-h", "--help"]},
     )
-    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
-    parser.add_argument("--config", metavar="FILE", help="the TOML configuration file")
-    commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
-    serve.add_parser(commands)
-    keys.add_parser(commands)
-    apps.add_parser(commands)
-    maintenance.add_parsers(commands)
-    for name, text, configure, _ in extra:
-        if name in COMMANDS:
-            continue  # a plugin cannot replace a core command
-        configure(commands.add_parser(name, help=text, description=text))
-    return parser
+    @click.version_option(__version__, prog_name="api-particulier", message="%(prog)s %(version)s")
+    @click.option("--config", metavar="FILE", help="the TOML configuration file")
+    @click.pass_context
+    def cli(ctx: click.Context, config: str | None) -> None:
+        ctx.obj = CommandContext(config)
+        settings = ctx.obj.settings
+        configure_logging(settings.core.log_format, settings.core.log_level)
+
+    for command in (serve.serve, keys.keys, apps.apps, maintenance.plugins, maintenance.config):
+        cli.add_command(command)
+    cli.add_command(maintenance.journal)
+    return cli
 
 
-COMMANDS: dict[str, Callable[[Settings, argparse.Namespace], int]] = {
-    "serve": serve.run,
-    "keys": keys.run,
-    "apps": apps.run,
-    "plugins": maintenance.plugins,
-    "config": maintenance.config,
-    "journal": maintenance.journal,
-}
+def add_plugin_commands(cli: click.Group, config_path: str | None) -> None:
+    """The commands of the enabled plugins (none when the configuration is broken: the
+    core's commands still run and report the problem). A plugin cannot replace a core
+    command."""
+    try:
+        settings = load_settings(config_path)
+        pm = build_manager(load_enabled(settings))
+        steps = build_plan(steps_from_manager(pm)).for_phase(Phase.register_commands)
+    except ApiParticulierError:
+        return
+    for step in steps:
+        scratch = click.Group()
+        try:
+            hooks.collect([step], cli=scratch)
+        except hooks.PluginFailure as failure:
+            hooks.log_failure(failure)
+            continue
+        for name, command in scratch.commands.items():
+            if name not in CORE_COMMANDS:
+                cli.add_command(command, name)
+
+
+def _config_path(argv: Sequence[str]) -> str | None:
+    for index, arg in enumerate(argv):
+        if arg == "--config" and index + 1 < len(argv):
+            return argv[index + 1]
+        if arg.startswith("--config="):
+            return arg.partition("=")[2]
+    return None
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    # The configuration says which plugins are enabled, and so which commands exist: read
-    # --config before the rest of the line.
-    early = argparse.ArgumentParser(add_help=False)
-    early.add_argument("--config")
-    known, _ = early.parse_known_args(argv)
+    args = list(sys.argv[1:] if argv is None else argv)
+    cli = build_cli()
+    add_plugin_commands(cli, _config_path(args))
     try:
-        settings: Settings | None = load_settings(known.config)
-    except ConfigError:
-        settings = None
-    extra = plugin_commands(settings)
-    args = build_parser(extra).parse_args(argv)
-    runners = {**{name: run for name, _, _, run in extra}, **COMMANDS}
-    try:
-        settings = load_settings(args.config)
-        configure_logging(settings.core.log_format, settings.core.log_level)
-        return runners[args.command](settings, args)
+        result = cli.main(args, prog_name="api-particulier", standalone_mode=False)
     except ConfigError as exc:
         print("configuration error: " + "; ".join(exc.problems), file=sys.stderr)
         return 2
     except ApiParticulierError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
-    except KeyboardInterrupt:
+    except click.exceptions.Exit as exc:
+        return exc.exit_code
+    except click.ClickException as exc:
+        exc.show()
+        raise SystemExit(exc.exit_code) from None
+    except (KeyboardInterrupt, click.Abort):
         return 130
+    return result if isinstance(result, int) else 0

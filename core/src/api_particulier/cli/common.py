@@ -1,17 +1,20 @@
-"""What the sub-commands share: argument types, settings parsing, store lifetime."""
+"""What the commands share: option types, details and settings options, scopes."""
 
 from __future__ import annotations
 
-import argparse
 import datetime as dt
 import json
-from collections.abc import Callable, Coroutine, Sequence
-from typing import Any
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING, Any, TypeVar
 
-import anyio
+import click
 
-from ..app import ApiApp
 from ..errors import ConfigError
+
+if TYPE_CHECKING:
+    from ..app import ApiApp
+
+F = TypeVar("F", bound=Callable[..., Any])
 
 DETAIL_OPTIONS = (
     ("--siret", "siret", "the administration's SIRET"),
@@ -27,8 +30,13 @@ def parse_date(text: str) -> float:
     try:
         day = dt.date.fromisoformat(text)
     except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a date (YYYY-MM-DD)") from None
+        raise click.BadParameter(f"{text!r} is not a date (YYYY-MM-DD)") from None
     return dt.datetime.combine(day, dt.time(), tzinfo=dt.UTC).timestamp()
+
+
+def date_option(ctx: click.Context, param: click.Parameter, value: str | None) -> float | None:
+    """A click callback: ``YYYY-MM-DD`` as the epoch of its UTC midnight."""
+    return None if value is None else parse_date(value)
 
 
 def show_date(timestamp: float | None) -> str:
@@ -37,24 +45,25 @@ def show_date(timestamp: float | None) -> str:
     return dt.datetime.fromtimestamp(timestamp, dt.UTC).date().isoformat()
 
 
-def add_detail_options(parser: argparse.ArgumentParser) -> None:
-    for option, _, text in DETAIL_OPTIONS:
-        parser.add_argument(option, help=text)
+def detail_options(command: F) -> F:
+    for option, field, text in reversed(DETAIL_OPTIONS):
+        command = click.option(option, field, help=text)(command)
+    return command
 
 
-def details_from(args: argparse.Namespace) -> dict[str, str]:
-    return {field: getattr(args, field) for _, field, _ in DETAIL_OPTIONS if getattr(args, field)}
+def details_from(values: dict[str, Any]) -> dict[str, str]:
+    return {field: values[field] for _, field, _ in DETAIL_OPTIONS if values.get(field)}
 
 
-def add_setting_option(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument(
+def setting_option(command: F) -> F:
+    return click.option(
         "--setting",
-        action="append",
-        default=[],
+        "settings",
+        multiple=True,
         metavar="PLUGIN.KEY=VALUE",
         help="a per-application policy value read by a plugin, e.g. ratelimit.quota=5 "
         "(VALUE is read as JSON when it parses, else as text); repeat for several",
-    )
+    )(command)
 
 
 def parse_settings(pairs: Sequence[str]) -> dict[str, dict[str, Any]]:
@@ -74,18 +83,3 @@ def parse_settings(pairs: Sequence[str]) -> dict[str, dict[str, Any]]:
 
 def all_scopes(app: ApiApp) -> list[str]:
     return sorted({scope for p in app.providers for r in p.routes for scope in r.scopes})
-
-
-def with_stores(app: ApiApp, work: Callable[[], Coroutine[Any, Any, int]]) -> int:
-    """Run ``work`` with the application's stores open."""
-
-    async def run() -> int:
-        await app.key_store.open()
-        await app.journal_store.open()
-        try:
-            return await work()
-        finally:
-            await app.journal_store.close()
-            await app.key_store.close()
-
-    return anyio.run(run)

@@ -2,97 +2,83 @@
 
 from __future__ import annotations
 
-import argparse
 import sys
 import time
 from typing import Any
 
+import click
+
 from .. import admin
-from ..app import create_app
+from ..commands import CommandContext, Stores
 from ..errors import ApiParticulierError, ConfigError
-from ..settings import Settings
 from .common import (
-    add_detail_options,
-    add_setting_option,
     all_scopes,
+    date_option,
+    detail_options,
     details_from,
-    parse_date,
     parse_settings,
+    setting_option,
     show_date,
-    with_stores,
 )
 
 
-def add_parser(commands: Any) -> None:
-    keys = commands.add_parser("keys", help="issue, list, revoke and import API keys")
-    actions = keys.add_subparsers(dest="action", metavar="ACTION", required=True)
-    create = actions.add_parser(
-        "create",
-        help="issue a key (creating its application if needed)",
-        description="Issue a new key for application NAME, creating the application with the "
-        "given scopes, details and settings if it does not exist (change an existing one with "
-        "`apps set`). The key is printed once, alone on the last line of stdout.",
-    )
-    create.add_argument("--name", required=True, help="the application's name")
-    create.add_argument(
-        "--scope",
-        action="append",
-        default=[],
-        metavar="SCOPE",
-        help="a scope of the new application (repeat for several)",
-    )
-    create.add_argument(
-        "--expires",
-        type=parse_date,
-        metavar="YYYY-MM-DD",
-        help="the key stops working on this date (UTC midnight)",
-    )
-    add_detail_options(create)
-    add_setting_option(create)
-    actions.add_parser("list", help="list keys: id, application, last characters, state")
-    revoke = actions.add_parser("revoke", help="revoke a key by its id")
-    revoke.add_argument("key_id", metavar="ID", help="the key id (`_id` of /api/introspect)")
-    legacy = actions.add_parser(
-        "import-legacy",
-        help="register a historic key known by its SHA-512 hex",
-        description="Register a key of the historic service, stored there as the SHA-512 hex "
-        "of the key. It is upgraded to this service's storage at its first use.",
-    )
-    legacy.add_argument("--name", required=True, help="the application's name")
-    legacy.add_argument("--scope", action="append", default=[], metavar="SCOPE")
-    legacy.add_argument("sha512", help="SHA-512 hex of the historic key")
+@click.group(help="issue, list, revoke and import API keys")
+def keys() -> None:
+    pass
 
 
-def run(settings: Settings, args: argparse.Namespace) -> int:
-    app = create_app(settings)
-    store = app.key_store
+@keys.command(
+    help="Issue a new key for application NAME, creating the application with the given "
+    "scopes, details and settings if it does not exist (change an existing one with `apps "
+    "set`). The key is printed once, alone on the last line of stdout.",
+    short_help="issue a key (creating its application if needed)",
+)
+@click.option("--name", required=True, help="the application's name")
+@click.option(
+    "--scope", "scopes", multiple=True, metavar="SCOPE", help="a scope of the new application"
+)
+@click.option(
+    "--expires",
+    callback=date_option,
+    metavar="YYYY-MM-DD",
+    help="the key stops working on this date (UTC midnight)",
+)
+@detail_options
+@setting_option
+@click.pass_obj
+def create(
+    ctx: CommandContext,
+    /,
+    name: str,
+    scopes: tuple[str, ...],
+    expires: float | None,
+    settings: tuple[str, ...],
+    **details: Any,
+) -> int:
+    app = ctx.app
+    wanted = parse_settings(settings)
+    unknown = sorted(set(scopes) - set(all_scopes(app)))
+    if unknown:
+        print(f"warning: no enabled provider serves scope(s) {', '.join(unknown)}", file=sys.stderr)
 
-    async def create() -> int:
-        unknown = sorted(set(args.scope) - set(all_scopes(app)))
-        if unknown:
-            print(
-                f"warning: no enabled provider serves scope(s) {', '.join(unknown)}",
-                file=sys.stderr,
-            )
-        existing = await store.application_by_name(args.name)
-        if existing is None and args.setting:
-            problems = admin.settings_problems(app, parse_settings(args.setting))
+    async def work(stores: Stores) -> int:
+        existing = await stores.keys.application_by_name(name)
+        if existing is None and wanted:
+            problems = admin.settings_problems(app, wanted)
             if problems:
                 raise ConfigError(problems)
-        if existing is not None and (args.scope or details_from(args) or args.setting):
+        if existing is not None and (scopes or details_from(details) or wanted):
             print(
-                f"warning: application {args.name} exists: --scope, details and --setting "
+                f"warning: application {name} exists: --scope, details and --setting "
                 "are ignored (use `apps set`)",
                 file=sys.stderr,
             )
         application = existing or await admin.ensure_application(
-            store, args.name, args.scope, details=details_from(args)
+            stores.keys, name, scopes, details=details_from(details)
         )
-        if existing is None and args.setting:
-            application = await admin.update_settings(
-                store, application, parse_settings(args.setting)
-            )
-        issued = await admin.issue_key(store, app.pepper, application, expires_at=args.expires)
+        if existing is None and wanted:
+            application = await admin.update_settings(stores.keys, application, wanted)
+        issued = await admin.issue_key(stores.keys, app.pepper, application, expires_at=expires)
         print(
             f"application {application.name} ({application.id}), "
             f"scopes: {' '.join(application.scopes) or '-'}"
@@ -101,10 +87,16 @@ def run(settings: Settings, args: argparse.Namespace) -> int:
         print(issued.secret)
         return 0
 
-    async def listing() -> int:
-        applications = {a.id: a for a in await store.list_applications()}
+    return ctx.run(work)
+
+
+@keys.command(name="list", help="list keys: id, application, last characters, state")
+@click.pass_obj
+def listing(ctx: CommandContext) -> int:
+    async def work(stores: Stores) -> int:
+        applications = {a.id: a for a in await stores.keys.list_applications()}
         now = time.time()
-        for key in await store.list_keys():
+        for key in await stores.keys.list_keys():
             owner = applications.get(key.application_id)
             state = (
                 "revoked"
@@ -119,20 +111,40 @@ def run(settings: Settings, args: argparse.Namespace) -> int:
             )
         return 0
 
-    async def revoke() -> int:
-        if not await store.revoke_key(args.key_id, time.time()):
-            raise ApiParticulierError(f"no active key with id {args.key_id}")
+    return ctx.run(work)
+
+
+@keys.command(help="revoke a key by its id")
+@click.argument("key_id", metavar="ID")
+@click.pass_obj
+def revoke(ctx: CommandContext, key_id: str) -> int:
+    async def work(stores: Stores) -> int:
+        if not await stores.keys.revoke_key(key_id, time.time()):
+            raise ApiParticulierError(f"no active key with id {key_id}")
         print(
-            f"key {args.key_id} revoked (running servers stop accepting it within "
-            f"{settings.core.auth.cache_ttl:g} s)"
+            f"key {key_id} revoked (running servers stop accepting it within "
+            f"{ctx.settings.core.auth.cache_ttl:g} s)"
         )
         return 0
 
-    async def import_legacy() -> int:
-        application = await admin.ensure_application(store, args.name, args.scope)
-        key = await admin.import_legacy_key(store, application, args.sha512)
+    return ctx.run(work)
+
+
+@keys.command(
+    name="import-legacy",
+    help="Register a key of the historic service, stored there as the SHA-512 hex of the "
+    "key. It is upgraded to this service's storage at its first use.",
+    short_help="register a historic key known by its SHA-512 hex",
+)
+@click.option("--name", required=True, help="the application's name")
+@click.option("--scope", "scopes", multiple=True, metavar="SCOPE")
+@click.argument("sha512")
+@click.pass_obj
+def import_legacy(ctx: CommandContext, name: str, scopes: tuple[str, ...], sha512: str) -> int:
+    async def work(stores: Stores) -> int:
+        application = await admin.ensure_application(stores.keys, name, scopes)
+        key = await admin.import_legacy_key(stores.keys, application, sha512)
         print(f"imported key id {key.id} for application {application.name}")
         return 0
 
-    actions = {"create": create, "list": listing, "revoke": revoke, "import-legacy": import_legacy}
-    return with_stores(app, actions[args.action])
+    return ctx.run(work)

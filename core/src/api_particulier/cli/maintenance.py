@@ -2,31 +2,29 @@
 
 from __future__ import annotations
 
-import argparse
+import importlib.util
 import json
+import shutil
+import subprocess
 import sys
 import time
-from typing import Any
 
-from ..app import create_app
-from ..settings import Settings
-from .common import with_stores
+import anyio
+import click
 
-
-def add_parsers(commands: Any) -> None:
-    commands.add_parser("plugins", help="show installed and enabled plugins and the plan")
-    config = commands.add_parser("config", help="check the configuration")
-    config_actions = config.add_subparsers(dest="action", metavar="ACTION", required=True)
-    config_actions.add_parser(
-        "check", help="validate the configuration and print it (secrets by variable name only)"
-    )
-    journal = commands.add_parser("journal", help="maintain the journal")
-    journal_actions = journal.add_subparsers(dest="action", metavar="ACTION", required=True)
-    journal_actions.add_parser("purge", help="delete rows older than the retention")
+from ..commands import CommandContext, Stores
 
 
-def plugins(settings: Settings, args: argparse.Namespace) -> int:
-    described = create_app(settings).describe_plugins()
+@click.group(
+    invoke_without_command=True,
+    help="Without a command: the installed and enabled plugins, the providers and the plan.",
+    short_help="show installed and enabled plugins and the plan",
+)
+@click.pass_context
+def plugins(ctx: click.Context) -> int:
+    if ctx.invoked_subcommand is not None:
+        return 0
+    described = ctx.obj.app.describe_plugins()
     print("installed:")
     for plugin in described["installed"]:
         mark = "enabled" if plugin["enabled"] else "not enabled"
@@ -37,24 +35,73 @@ def plugins(settings: Settings, args: argparse.Namespace) -> int:
         print(f"  {provider['name']}: {', '.join(provider['routes'])}")
     print("plan:")
     for step in described["plan"]:
-        print(f"  {step['phase']:<22} {step['plugin']:<12} {step['order']}")
+        print(f"  {step['phase']:<26} {step['plugin']:<12} {step['order']}")
     return 0
 
 
-def config(settings: Settings, args: argparse.Namespace) -> int:
-    create_app(settings)
-    print(json.dumps(settings.dump(), indent=2, ensure_ascii=False))
+@plugins.command(
+    help="Install plugin distributions (a path, a wheel, a PyPI name, with -e for a source "
+    "tree under development) into the environment this command runs from — the service's "
+    "own — with pip when it has pip, else with uv. Enable them in the configuration next.",
+    short_help="install plugins into the service's own environment",
+)
+@click.option("-e", "--editable", "editable", multiple=True, metavar="PATH")
+@click.argument("specs", nargs=-1, metavar="SPEC...")
+def install(editable: tuple[str, ...], specs: tuple[str, ...]) -> int:
+    wanted = [arg for path in editable for arg in ("-e", path)] + list(specs)
+    if not wanted:
+        raise click.UsageError("name at least one plugin to install")
+    command = _installer() + wanted
+    print(f"installing into {sys.prefix}", file=sys.stderr)
+    return subprocess.run(command, check=False).returncode  # noqa: S603 - the user's request
+
+
+def _installer() -> list[str]:
+    if importlib.util.find_spec("pip") is not None:
+        return [sys.executable, "-m", "pip", "install"]
+    uv = shutil.which("uv")
+    runner = [uv] if uv else [shutil.which("python3") or "python3", "-m", "uv"]
+    return [*runner, "pip", "install", "--python", sys.executable]
+
+
+@click.group(help="check the configuration")
+def config() -> None:
+    pass
+
+
+@config.command(
+    help="Validate the configuration, start every plugin once and stop it, and print the "
+    "configuration (secrets by variable name only). A plugin that cannot start fails here "
+    "as it would fail `serve`.",
+    short_help="validate the configuration and print it (secrets by variable name only)",
+)
+@click.pass_obj
+def check(ctx: CommandContext) -> int:
+    app = ctx.app
+
+    async def trial() -> None:
+        async with app.running():
+            pass
+
+    anyio.run(trial)
+    print(json.dumps(ctx.settings.dump(), indent=2, ensure_ascii=False))
     print("configuration ok", file=sys.stderr)
     return 0
 
 
-def journal(settings: Settings, args: argparse.Namespace) -> int:
-    app = create_app(settings)
-    retention = settings.core.journal.retention_days
+@click.group(help="maintain the journal")
+def journal() -> None:
+    pass
 
-    async def purge() -> int:
-        removed = await app.journal_store.purge_calls(time.time() - retention * 86400)
+
+@journal.command(help="delete rows older than the retention")
+@click.pass_obj
+def purge(ctx: CommandContext) -> int:
+    retention = ctx.settings.core.journal.retention_days
+
+    async def work(stores: Stores) -> int:
+        removed = await stores.journal.purge_calls(time.time() - retention * 86400)
         print(f"{removed} journal rows older than {retention} days removed")
         return 0
 
-    return with_stores(app, purge)
+    return ctx.run(work)

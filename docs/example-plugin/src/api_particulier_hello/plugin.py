@@ -7,7 +7,6 @@ from typing import Annotated
 
 import msgspec
 from api_particulier import Call, Provider, ProviderRoute, SubjectNotFound, hookimpl
-from api_particulier.settings import Settings
 
 
 class HelloConfig(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
@@ -40,12 +39,12 @@ class HelloPlugin:
         self.config = HelloConfig()
 
     @hookimpl
-    def register_config(self, register: Callable[[str, type[msgspec.Struct]], None]) -> None:
-        register("hello", HelloConfig)
+    def config_schema(self) -> type[HelloConfig]:
+        return HelloConfig
 
     @hookimpl
-    def register_providers(self, register: Callable[[Provider], None], settings: Settings) -> None:
-        self.config = settings.plugin_config("hello")
+    def register_providers(self, register: Callable[[Provider], None], config: HelloConfig) -> None:
+        self.config = config
         route = ProviderRoute(
             path="/api/hello",
             params=HelloParams,
@@ -55,12 +54,10 @@ class HelloPlugin:
             fetch=self.fetch,
             summary="Greet a citizen",
             provider_statuses=(404,),
+            # Answers come from memory: nothing to wait on.
+            deadline=None,
         )
-        register(
-            Provider(
-                name="hello", routes=(route,), health_path="/api/hello/ping", health=self.health
-            )
-        )
+        register(Provider(routes=(route,), health_path="/api/hello/ping", health=self.health))
 
     async def fetch(self, call: Call) -> Greeting:
         assert isinstance(call.params, HelloParams)

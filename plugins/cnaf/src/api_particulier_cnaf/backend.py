@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any, Protocol
 
 if TYPE_CHECKING:
-    from api_particulier.upstream import Upstream
+    from api_particulier import Upstream
 
 
 class CnafBackend(Protocol):

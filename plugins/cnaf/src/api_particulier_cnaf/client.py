@@ -11,8 +11,13 @@ import ssl
 from typing import Any
 
 import structlog
-from api_particulier import ProviderBadResponse, ProviderError, ProviderUnavailable
-from api_particulier.upstream import Upstream, UpstreamResponse
+from api_particulier import (
+    ProviderBadResponse,
+    ProviderError,
+    ProviderUnavailable,
+    Upstream,
+    UpstreamResponse,
+)
 
 from .envelope import CONTENT_TYPE, request_envelope
 from .parser import MAX_BODY_BYTES, parse_answer

@@ -15,7 +15,7 @@ from __future__ import annotations
 from typing import Annotated, Literal
 
 import msgspec
-from api_particulier.settings import Secret
+from api_particulier import Secret
 
 DEFAULT_URL = "https://pep.caf.fr/sgmap/wswdd/v1"
 

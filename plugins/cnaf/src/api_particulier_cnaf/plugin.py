@@ -5,9 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-import msgspec
 from api_particulier import Call, Provider, ProviderRoute, hookimpl
-from api_particulier.settings import Settings
 
 from .backend import CnafBackend
 from .client import SoapBackend
@@ -15,8 +13,6 @@ from .config import CnafConfig
 from .models import FIELDS, CompositionFamiliale, CompositionFamilialeParams
 from .sandbox import SandboxBackend
 from .tls import client_context
-
-NAME = "cnaf"
 
 DESCRIPTION = (
     "Composition familiale d'un allocataire de la CNAF : allocataires, enfants, adresse "
@@ -49,16 +45,14 @@ class CnafPlugin:
         self.backend: CnafBackend | None = backend
 
     @hookimpl
-    def register_config(self, register: Callable[[str, type[msgspec.Struct]], None]) -> None:
-        register(NAME, CnafConfig)
+    def config_schema(self) -> type[CnafConfig]:
+        return CnafConfig
 
     @hookimpl
-    def register_providers(self, register: Callable[[Provider], None], settings: Settings) -> None:
-        config: CnafConfig = settings.plugin_config(NAME)
+    def register_providers(self, register: Callable[[Provider], None], config: CnafConfig) -> None:
         self.backend = self._given or build_backend(config)
         register(
             Provider(
-                name=NAME,
                 routes=(
                     self._route("/api/v2/composition-familiale", deprecated=False),
                     self._route("/api/caf/famille", deprecated=True),
@@ -66,18 +60,11 @@ class CnafPlugin:
                 health_path="/api/caf/ping",
                 health=self._health,
                 upstreams=self.backend.upstreams,
+                # Anything a given backend holds besides its upstreams.
+                open=self.backend.start,
+                close=self.backend.close,
             )
         )
-
-    @hookimpl
-    async def startup(self, app: Any) -> None:
-        if self.backend is not None:
-            await self.backend.start()
-
-    @hookimpl
-    async def shutdown(self, app: Any) -> None:
-        if self.backend is not None:
-            await self.backend.close()
 
     def _route(self, path: str, *, deprecated: bool) -> ProviderRoute:
         summary = "Composition familiale (CNAF)"

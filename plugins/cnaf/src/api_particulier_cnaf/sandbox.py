@@ -5,8 +5,7 @@ from __future__ import annotations
 import copy
 from typing import Any
 
-from api_particulier import ProviderBadResponse, ProviderTimeout, ProviderUnavailable
-from api_particulier.upstream import Upstream
+from api_particulier import ProviderBadResponse, ProviderTimeout, ProviderUnavailable, Upstream
 
 from .codes import error_for_code
 from .households import households

@@ -11,8 +11,7 @@ import ssl
 import tempfile
 from pathlib import Path
 
-from api_particulier import ConfigError
-from api_particulier.settings import Secret
+from api_particulier import ConfigError, Secret
 
 from .config import CnafConfig
 

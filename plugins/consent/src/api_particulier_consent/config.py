@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Annotated, Literal
 
 import msgspec
-from api_particulier.settings import Secret
+from api_particulier import Secret
 
 EvidenceKind = Literal["identifiers", "receipt", "franceconnect"]
 
@@ -41,14 +41,13 @@ class ReplayConfig(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fie
     """Where used receipt ids are remembered until they expire.
 
     "sqlite" (a file in the data directory) is shared by every worker of one host;
-    "redis" by several hosts; "memory" by nobody else (one process, tests).
+    "redis" (the deployment's, [core.redis]) by several hosts; "memory" by nobody else
+    (one process, tests).
     """
 
     backend: Literal["memory", "sqlite", "redis"] = "sqlite"
     # For "sqlite": defaults to <data_dir>/consent-replay.sqlite3.
     path: str | None = None
-    # For "redis": the server's URL, read from the environment (it may hold a password).
-    redis_url: Secret | None = None
     redis_prefix: str = "api-particulier:consent:jti:"
 
 
@@ -64,5 +63,3 @@ class ConsentConfig(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fi
     def __post_init__(self) -> None:
         if not self.default_policy:
             raise ValueError("default_policy must accept at least one kind of evidence")
-        if self.replay.backend == "redis" and self.replay.redis_url is None:
-            raise ValueError("replay.backend = 'redis' needs replay.redis_url = { env = ... }")

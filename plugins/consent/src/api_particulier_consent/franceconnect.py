@@ -24,8 +24,7 @@ from dataclasses import dataclass
 
 import msgspec
 import structlog
-from api_particulier.errors import ProviderBadResponse
-from api_particulier.upstream import Upstream, UpstreamResponse
+from api_particulier import ProviderBadResponse, Upstream, UpstreamResponse
 
 from .config import FranceConnectConfig
 from .denials import EvidenceRefused, Invalid

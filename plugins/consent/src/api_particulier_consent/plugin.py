@@ -9,15 +9,25 @@ masking shows only what the citizen agreed to share.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Coroutine, Mapping
+from collections.abc import Callable, Mapping
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-import msgspec
+import click
 import structlog
-from api_particulier import Call, Denial, Principal, hookimpl
-from api_particulier.errors import ProviderError, ProviderTimeout
+from api_particulier import (
+    Call,
+    ConfigError,
+    Denial,
+    PluginContext,
+    Principal,
+    ProviderError,
+    ProviderTimeout,
+    hookimpl,
+)
 
-from . import cli, openapi
+from . import openapi
+from .cli import consent_commands
 from .config import ConsentConfig, ReplayConfig
 from .denials import (
     CONSENT_REQUIRED,
@@ -39,21 +49,25 @@ from .siret import is_valid_siret
 from .subject import subject_digest
 
 if TYPE_CHECKING:
-    from pathlib import Path
-
-    from api_particulier.app import ApiApp
+    from redis.asyncio import Redis
 
 log = structlog.get_logger("api_particulier_consent")
 
 RECEIPT_HEADER = "x-consent-receipt"
 
 
-def build_replay_store(config: ReplayConfig, data_dir: Path) -> ReplayStore:
+def build_replay_store(config: ReplayConfig, data_dir: Path, redis: Redis | None) -> ReplayStore:
     if config.backend == "memory":
         return MemoryReplayStore()
     if config.backend == "redis":
-        assert config.redis_url is not None  # checked when the configuration was read
-        return RedisReplayStore(config.redis_url.reveal(), config.redis_prefix)
+        if redis is None:
+            raise ConfigError(
+                [
+                    "[plugins.consent] replay.backend = 'redis' needs the deployment's Redis: "
+                    "[core.redis] url, or API_PARTICULIER_REDIS_URL"
+                ]
+            )
+        return RedisReplayStore(redis, config.redis_prefix)
     path = Path(config.path).expanduser() if config.path else data_dir / "consent-replay.sqlite3"
     return SqliteReplayStore(path)
 
@@ -95,18 +109,18 @@ class ConsentPlugin:
     # -- boot ------------------------------------------------------------------------------
 
     @hookimpl
-    def register_config(self, register: Callable[[str, type[msgspec.Struct]], None]) -> None:
-        register("consent", ConsentConfig)
+    def config_schema(self) -> type[ConsentConfig]:
+        return ConsentConfig
 
     @hookimpl
-    def register_commands(self, register: Callable[..., None]) -> None:
-        register("consent", cli.HELP, cli.configure, cli.run)
+    def register_commands(self, cli: click.Group) -> None:
+        cli.add_command(consent_commands)
 
     @hookimpl
-    async def startup(self, app: ApiApp) -> None:
-        self.config = app.settings.plugin_config("consent")
+    async def startup(self, context: PluginContext) -> None:
+        self.config = context.config
         self._policies = PolicyCache(self.config.default_policy)
-        replay = build_replay_store(self.config.replay, app.settings.data_dir)
+        replay = build_replay_store(self.config.replay, context.data_dir, context.redis)
         await replay.open()
         self._replay = replay
         if self.config.franceconnect is not None:
@@ -115,7 +129,7 @@ class ConsentPlugin:
             self._introspector = introspector
 
     @hookimpl
-    async def shutdown(self, app: ApiApp) -> None:
+    async def shutdown(self) -> None:
         replay, self._replay = self._replay, None
         introspector, self._introspector = self._introspector, None
         if replay is not None:
@@ -134,7 +148,6 @@ class ConsentPlugin:
 
     @hookimpl
     def allows_citizen_bearer(self, principal: Principal) -> bool | None:
-        # Called synchronously by the key authentication, hence no await here.
         try:
             policy = self._policy(principal)
         except PolicyError:
@@ -152,7 +165,7 @@ class ConsentPlugin:
         return None
 
     @hookimpl
-    def check_consent(self, call: Call) -> Denial | Coroutine[Any, Any, Any] | None:
+    async def check_consent(self, call: Call) -> Denial | None:
         principal = call.principal
         if call.route is None or principal is None:
             return None  # core routes (introspect) carry no citizen data
@@ -172,8 +185,7 @@ class ConsentPlugin:
             return RECEIPT_TOO_LONG
         sent = _evidence_sent(call, policy)
         if sent is not None:
-            # Only evidence that was sent needs waiting on (a replay store, an endpoint).
-            return self._check_sent(call, policy, *sent)
+            return await self._check_sent(call, policy, *sent)
         if policy.accepts("identifiers"):
             call.consent_evidence = "identifiers"
             return None

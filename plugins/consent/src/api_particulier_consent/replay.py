@@ -6,14 +6,16 @@ the answer until ``expires_at`` (after which the receipt is refused as expired a
 
 from __future__ import annotations
 
-import importlib
 import sqlite3
 import threading
 import time
 from pathlib import Path
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Protocol
 
 import anyio.to_thread
+
+if TYPE_CHECKING:
+    from redis.asyncio import Redis
 
 
 class ReplayStore(Protocol):
@@ -111,31 +113,19 @@ class SqliteReplayStore:
 
 
 class RedisReplayStore:
-    """Shared by several hosts: ``SET key 1 NX PXAT expiry``."""
+    """Shared by several hosts, on the deployment's Redis: ``SET key 1 NX PXAT expiry``."""
 
-    def __init__(self, url: str, prefix: str) -> None:
-        self._url = url
+    def __init__(self, client: Redis, prefix: str) -> None:
+        self._client = client
         self._prefix = prefix
-        self._client: Any = None
 
     async def open(self) -> None:
-        try:
-            module: Any = importlib.import_module("redis.asyncio")
-        except ImportError:
-            raise RuntimeError(
-                "replay.backend = 'redis' needs the redis extra: "
-                "pip install 'api-particulier-consent[redis]'"
-            ) from None
-        self._client = module.from_url(self._url)
+        return None
 
     async def close(self) -> None:
-        client, self._client = self._client, None
-        if client is not None:
-            await client.aclose()
+        return None  # the client is the deployment's: the core closes it
 
     async def first_use(self, key: str, expires_at: float) -> bool:
-        if self._client is None:
-            raise RuntimeError("replay store used before open() or after close()")
         expiry_ms = max(int(expires_at * 1000), int(time.time() * 1000) + 1000)
         stored = await self._client.set(self._prefix + key, b"1", nx=True, pxat=expiry_ms)
         return bool(stored)

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Protocol
 from .model import AvisImposition
 
 if TYPE_CHECKING:
-    from api_particulier.upstream import Upstream
+    from api_particulier import Upstream
 
 
 class Backend(Protocol):

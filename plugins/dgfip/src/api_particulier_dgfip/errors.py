@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from api_particulier.errors import (
+from api_particulier import (
     ProviderBadResponse,
     ProviderRateLimited,
     ProviderTimeout,

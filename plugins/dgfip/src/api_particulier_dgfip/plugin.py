@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
 
-import msgspec
 from api_particulier import Provider, hookimpl
 
 from .backend import Backend
@@ -14,7 +12,6 @@ from .routes import build_routes
 from .sandbox import SandboxBackend
 from .svair.client import SvairBackend
 
-NAME = "dgfip"
 HEALTH_PATH = "/api/impots/ping"
 
 
@@ -25,35 +22,28 @@ def make_backend(config: DgfipConfig) -> Backend:
 
 
 class DgfipPlugin:
-    """Serves ``/api/v2/avis-imposition`` and its v1 alias from the configured backend."""
+    """Serves ``/api/v2/avis-imposition`` and its v1 alias from the configured backend;
+    the core opens and closes its upstream.
 
-    def __init__(self) -> None:
-        self.backend: Backend | None = None
+    ``backend`` replaces the configured one (an embedding application, or a test counting
+    lookups); without it the ``[plugins.dgfip]`` table decides.
+    """
+
+    def __init__(self, backend: Backend | None = None) -> None:
+        self.backend = backend
 
     @hookimpl
-    def register_config(self, register: Callable[[str, type[msgspec.Struct]], None]) -> None:
-        register(NAME, DgfipConfig)
+    def config_schema(self) -> type[DgfipConfig]:
+        return DgfipConfig
 
     @hookimpl
-    def register_providers(self, register: Callable[[Provider], None], settings: Any) -> None:
-        config: DgfipConfig = settings.plugin_config(NAME)
-        backend = self.backend = make_backend(config)
+    def register_providers(self, register: Callable[[Provider], None], config: DgfipConfig) -> None:
+        backend = self.backend = self.backend or make_backend(config)
         register(
             Provider(
-                name=NAME,
                 routes=build_routes(backend),
                 health_path=HEALTH_PATH,
                 health=backend.healthy,
                 upstreams=backend.upstreams,
             )
         )
-
-    @hookimpl
-    async def startup(self, app: Any) -> None:
-        if self.backend is not None:
-            await self.backend.open()
-
-    @hookimpl
-    async def shutdown(self, app: Any) -> None:
-        if self.backend is not None:
-            await self.backend.close()

@@ -11,8 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from api_particulier.errors import ProviderError
-from api_particulier.upstream import Upstream
+from api_particulier import ProviderError, Upstream
 
 from . import errors
 from .dataset import DataSet, Notice, load, lookup_key

@@ -3,16 +3,17 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Mapping
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from api_particulier import ConfigError
 
 from .config import RateLimitConfig
 from .memory import Clock, MemoryLimiter
 from .redis_limiter import RedisLimiter
-from .resp import Endpoint
 from .window import Decision
+
+if TYPE_CHECKING:
+    from redis.asyncio import Redis
 
 
 class Limiter(Protocol):
@@ -20,10 +21,6 @@ class Limiter(Protocol):
     async def close(self) -> None: ...
     async def hit(self, key_id: str, quota: int) -> Decision: ...
     async def peek(self, key_id: str, quota: int) -> Decision: ...
-    # The same decisions when they can be made without waiting, else None (then the
-    # caller awaits hit or peek): this spares a coroutine per call on the request path.
-    def hit_now(self, key_id: str, quota: int) -> Decision | None: ...
-    def peek_now(self, key_id: str, quota: int) -> Decision | None: ...
     def state(self) -> dict[str, object]: ...
 
 
@@ -42,16 +39,9 @@ class MemoryBackend:
         return None
 
     async def hit(self, key_id: str, quota: int) -> Decision:
-        return self.hit_now(key_id, quota)
-
-    async def peek(self, key_id: str, quota: int) -> Decision:
-        return self.peek_now(key_id, quota)
-
-    # Nothing here waits: every decision is made at once.
-    def hit_now(self, key_id: str, quota: int) -> Decision:
         return self.limiter.hit(key_id, self.config.share(quota))
 
-    def peek_now(self, key_id: str, quota: int) -> Decision:
+    async def peek(self, key_id: str, quota: int) -> Decision:
         return self.limiter.peek(key_id, self.config.share(quota))
 
     def state(self) -> dict[str, object]:
@@ -64,21 +54,15 @@ class MemoryBackend:
 
 
 def build_limiter(
-    config: RateLimitConfig,
-    environ: Mapping[str, str] | None = None,
-    *,
-    clock: Clock = time.monotonic,
+    config: RateLimitConfig, redis: Redis | None, *, clock: Clock = time.monotonic
 ) -> Limiter:
     if config.backend == "memory":
         return MemoryBackend(config, clock=clock)
-    url = config.resolved_redis_url(environ)
-    if not url:
+    if redis is None:
         raise ConfigError(
-            ['[plugins.ratelimit]: backend = "redis" needs redis_url or API_PARTICULIER_REDIS_URL']
+            [
+                '[plugins.ratelimit]: backend = "redis" needs the deployment\'s Redis: '
+                "[core.redis] url, or API_PARTICULIER_REDIS_URL"
+            ]
         )
-    try:
-        Endpoint.parse(url)
-    except ValueError as exc:
-        # The message names the problem, never the URL (it may hold a password).
-        raise ConfigError([f"[plugins.ratelimit]: redis_url: {exc}"]) from None
-    return RedisLimiter(config, url, clock=clock)
+    return RedisLimiter(config, redis, clock=clock)

@@ -19,46 +19,17 @@ def whole_seconds(seconds: float) -> int:
     return max(math.ceil(seconds), 0)
 
 
-def encoded_rate_limit_headers(decision: Decision, window: int) -> list[tuple[bytes, bytes]]:
-    """The five headers, encoded for the wire (they go out on every authenticated answer)."""
-    fixed = _fixed_parts(decision.policy, decision.limit, window)
+def rate_limit_headers(decision: Decision, window: int) -> dict[str, str]:
+    """The five headers every authenticated answer carries."""
     remaining = decision.remaining
     reset = whole_seconds(decision.reset)
-    return [
-        fixed[0],
-        (b"ratelimit-remaining", b"%d" % remaining),
-        (b"ratelimit-reset", b"%d" % reset),
-        fixed[1],
-        (b"ratelimit", b'"%b";r=%d;t=%d' % (fixed[2], remaining, reset)),
-    ]
-
-
-def rate_limit_headers(decision: Decision, window: int) -> dict[str, str]:
-    """The same headers, as text."""
     return {
-        name.decode("latin-1"): value.decode("latin-1")
-        for name, value in encoded_rate_limit_headers(decision, window)
+        "ratelimit-limit": str(decision.limit),
+        "ratelimit-remaining": str(remaining),
+        "ratelimit-reset": str(reset),
+        "ratelimit-policy": f'"{decision.policy}";q={decision.limit};w={window}',
+        "ratelimit": f'"{decision.policy}";r={remaining};t={reset}',
     }
-
-
-_Fixed = tuple[tuple[bytes, bytes], tuple[bytes, bytes], bytes]
-# By policy, limit and window: what does not change from one answer to the next.
-_fixed: dict[tuple[str, int, int], _Fixed] = {}
-
-
-def _fixed_parts(policy: str, limit: int, window: int) -> _Fixed:
-    found = _fixed.get((policy, limit, window))
-    if found is None:
-        name = policy.encode("latin-1")
-        found = (
-            (b"ratelimit-limit", b"%d" % limit),
-            (b"ratelimit-policy", b'"%b";q=%d;w=%d' % (name, limit, window)),
-            name,
-        )
-        if len(_fixed) >= 4096:  # a few per application quota; bounded all the same
-            _fixed.clear()
-        _fixed[(policy, limit, window)] = found
-    return found
 
 
 def retry_after(decision: Decision) -> int:

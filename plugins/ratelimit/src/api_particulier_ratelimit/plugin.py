@@ -3,38 +3,29 @@ authenticated answer."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Coroutine, Mapping
-from typing import TYPE_CHECKING, Any
+from collections.abc import Mapping
+from typing import Any
 
-import msgspec
 import structlog
-from api_particulier import Call, Denial, Principal, Provider, hookimpl
-from api_particulier.settings import Settings
+from api_particulier import Call, Denial, PluginContext, Principal, hookimpl
 
 from .backends import Limiter, build_limiter
 from .config import RateLimitConfig
-from .headers import encoded_rate_limit_headers, refusal
+from .headers import rate_limit_headers, refusal
 from .memory import Clock
 from .openapi import document_headers
 from .window import Decision
 
-if TYPE_CHECKING:
-    from api_particulier.app import ApiApp
-
 log = structlog.get_logger("api_particulier_ratelimit")
 
-NAME = "ratelimit"
 # Where check_rate_limit leaves its decision for response_headers.
 DECISION = "ratelimit.decision"
 MAX_QUOTA = 1_000_000
 
 
 class RateLimitPlugin:
-    def __init__(
-        self, *, environ: Mapping[str, str] | None = None, clock: Clock | None = None
-    ) -> None:
+    def __init__(self, *, clock: Clock | None = None) -> None:
         self.config = RateLimitConfig()
-        self._environ = environ
         self._clock = clock
         self._limiter: Limiter | None = None
         self._warned: set[str] = set()
@@ -42,47 +33,40 @@ class RateLimitPlugin:
     @property
     def limiter(self) -> Limiter:
         if self._limiter is None:
-            self._limiter = self._build()
+            raise RuntimeError("the rate limit is used before the service started")
         return self._limiter
-
-    def _build(self) -> Limiter:
-        if self._clock is None:
-            return build_limiter(self.config, self._environ)
-        return build_limiter(self.config, self._environ, clock=self._clock)
 
     def state(self) -> dict[str, object]:
         """The limiter's mode (``redis``, ``degrade`` …), for operators and tests."""
         return self.limiter.state()
 
-    # -- boot -----------------------------------------------------------------------------
+    # -- lifespan -------------------------------------------------------------------------
 
     @hookimpl
-    def register_config(self, register: Callable[[str, type[msgspec.Struct]], None]) -> None:
-        register(NAME, RateLimitConfig)
+    def config_schema(self) -> type[RateLimitConfig]:
+        return RateLimitConfig
 
     @hookimpl
-    def register_providers(self, register: Callable[[Provider], None], settings: Settings) -> None:
-        # No provider here: this is the first hook that sees the converted table, so a
-        # redis backend without a URL fails at boot rather than at the first request.
-        self.config = settings.plugin_config(NAME)
-        self._limiter = self._build()
-
-    @hookimpl
-    async def startup(self, app: ApiApp) -> None:
-        workers = app.settings.core.workers
-        if self.config.backend == "memory" and workers > self.config.replicas:
+    async def startup(self, context: PluginContext) -> None:
+        self.config = context.config
+        if self._clock is None:
+            self._limiter = build_limiter(self.config, context.redis)
+        else:
+            self._limiter = build_limiter(self.config, context.redis, clock=self._clock)
+        if self.config.backend == "memory" and context.workers > self.config.replicas:
             # Each worker would admit the whole quota: the bound would be workers × quota.
-            log.warning(
+            context.log.warning(
                 "ratelimit_memory_per_worker",
-                workers=workers,
+                workers=context.workers,
                 replicas=self.config.replicas,
                 advice='use backend = "redis", or set replicas to the number of workers',
             )
-        await self.limiter.start()
+        await self._limiter.start()
 
     @hookimpl
-    async def shutdown(self, app: ApiApp) -> None:
-        await self.limiter.close()
+    async def shutdown(self) -> None:
+        if self._limiter is not None:
+            await self._limiter.close()
 
     @hookimpl
     def amend_openapi(self, document: dict[str, Any]) -> None:
@@ -93,58 +77,42 @@ class RateLimitPlugin:
 
     @hookimpl
     def check_application_settings(self, settings: Mapping[str, Any]) -> list[str] | None:
-        own = settings.get(NAME)
+        own = settings.get("ratelimit")
         if not own:
             return None
         if not isinstance(own, Mapping) or set(own) - {"quota"}:
-            return [f"{NAME}: the only application setting is quota"]
+            return ["ratelimit: the only application setting is quota"]
         value = own.get("quota")
         if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= MAX_QUOTA:
-            return [f"{NAME}.quota must be an integer from 1 to {MAX_QUOTA}"]
+            return [f"ratelimit.quota must be an integer from 1 to {MAX_QUOTA}"]
         return None
 
     @hookimpl
-    def check_rate_limit(self, call: Call) -> Denial | Coroutine[Any, Any, Any] | None:
+    async def check_rate_limit(self, call: Call) -> Denial | None:
         principal = call.principal
         if principal is None:
             return None
-        decision = self.limiter.hit_now(principal.key_id, self.quota(principal))
-        if decision is None:
-            return self._check_remotely(call, principal)
-        return self._admit(call, decision)
-
-    async def _check_remotely(self, call: Call, principal: Principal) -> Denial | None:
         decision = await self.limiter.hit(principal.key_id, self.quota(principal))
-        return self._admit(call, decision)
-
-    def _admit(self, call: Call, decision: Decision) -> Denial | None:
         call.extras[DECISION] = decision
         if decision.admitted:
             return None
         return refusal(decision, self.config.window)
 
     @hookimpl
-    def response_headers(self, call: Call, status: int) -> Coroutine[Any, Any, Any] | None:
+    async def response_headers(self, call: Call) -> None:
         principal = call.principal
         if principal is None:
-            return None
-        decision = call.extras.get(DECISION)
+            return
+        decision: Decision | None = call.extras.get(DECISION)
         if decision is None:
             # Answered before phase 3 (403, 400): report the state, count nothing.
-            decision = self.limiter.peek_now(principal.key_id, self.quota(principal))
-            if decision is None:
-                return self._peek_remotely(call, principal)
-        call.encoded_response_headers += encoded_rate_limit_headers(decision, self.config.window)
-        return None
-
-    async def _peek_remotely(self, call: Call, principal: Principal) -> None:
-        decision = await self.limiter.peek(principal.key_id, self.quota(principal))
-        call.encoded_response_headers += encoded_rate_limit_headers(decision, self.config.window)
+            decision = await self.limiter.peek(principal.key_id, self.quota(principal))
+        call.response_headers.update(rate_limit_headers(decision, self.config.window))
 
     def quota(self, principal: Principal) -> int:
         """The application's own quota (``ratelimit.quota`` in its settings), else the
         configured one."""
-        own = principal.settings.get(NAME)
+        own = principal.settings.get("ratelimit")
         if not own:
             return self.config.quota
         value = own.get("quota") if isinstance(own, Mapping) else None

@@ -1,7 +1,8 @@
 """The redis backend: one shared sliding log per key, and what to do when Redis is away.
 
-Normal mode: each decision is one call of :data:`.script.SLIDING_LOG`, bounded by
-``redis_timeout``. A refusal is remembered locally until the moment Redis said a call would
+Normal mode: each decision is one call of :data:`.script.SLIDING_LOG` through the
+deployment's shared Redis client (redis-py), bounded by ``redis_timeout``. A refusal is
+remembered locally until the moment Redis said a call would
 be admissible again, so a key hammered far above its quota costs Redis one call per
 admission, not one per request (refusing early never breaks the bound).
 
@@ -25,14 +26,19 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
+from collections.abc import Awaitable
+from typing import TYPE_CHECKING, cast
 
 import structlog
+from redis.exceptions import RedisError
 
 from .config import RateLimitConfig
 from .memory import SWEEP_INTERVAL, Clock, MemoryLimiter
-from .resp import RedisError, RespClient
 from .script import SLIDING_LOG
 from .window import Decision
+
+if TYPE_CHECKING:
+    from redis.asyncio import Redis
 
 log = structlog.get_logger("api_particulier_ratelimit")
 
@@ -40,22 +46,23 @@ DEGRADED_POLICY = "degraded"
 UNENFORCED_POLICY = "unenforced"
 UNAVAILABLE_POLICY = "unavailable"
 
-# What talking to Redis may raise, the reply's shape included: all mean "no usable answer",
-# never a 500.
-_FAULTS = (RedisError, OSError, RuntimeError, ValueError, TypeError)
+# What talking to Redis may raise: all mean "no usable answer", never a 500. (A reply of
+# the wrong shape is a fault of this plugin or of the script, and is one.)
+_FAULTS = (RedisError, OSError, TimeoutError)
 
 
 class RedisLimiter:
     def __init__(
         self,
         config: RateLimitConfig,
-        url: str,
+        redis: Redis,
         *,
         clock: Clock = time.monotonic,
         window: float | None = None,
     ) -> None:
         self.config = config
-        self.client = RespClient(url, timeout=config.redis_timeout)
+        self.redis = redis
+        self.script = redis.register_script(SLIDING_LOG)
         # ``window`` (seconds) overrides the configured whole seconds; tests use short ones.
         self.window = float(config.window) if window is None else window
         self.window_us = round(self.window * 1_000_000)
@@ -78,10 +85,14 @@ class RedisLimiter:
 
     async def start(self) -> None:
         try:
-            await self.client.connect(self.config.connect_timeout)
-            await self.client.execute("PING")
+            await self._ping()
         except _FAULTS as exc:
             self._degrade(exc)
+
+    async def _ping(self) -> None:
+        async with asyncio.timeout(max(self.config.redis_timeout, 1.0)):
+            # redis-py types its commands for its sync and async clients at once.
+            await cast("Awaitable[bool]", self.redis.ping())
 
     async def close(self) -> None:
         probe, self._probe = self._probe, None
@@ -89,7 +100,7 @@ class RedisLimiter:
             probe.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await probe
-        await self.client.close()
+        # The client is the deployment's: the core closes it.
 
     def state(self) -> dict[str, object]:
         """What an operator wants to know: mode, since when, how many switches."""
@@ -106,12 +117,6 @@ class RedisLimiter:
         }
 
     # -- decisions ------------------------------------------------------------------------
-
-    def hit_now(self, key_id: str, quota: int) -> None:
-        return None  # every decision is Redis's: always awaited
-
-    def peek_now(self, key_id: str, quota: int) -> None:
-        return None
 
     async def peek(self, key_id: str, quota: int) -> Decision:
         return await self.hit(key_id, quota, consume=False)
@@ -131,7 +136,8 @@ class RedisLimiter:
         if self.carry:
             args += self._carried(key_id, now)
         try:
-            reply = await self.client.run_script(SLIDING_LOG, (self.prefix + key_id,), args)
+            async with asyncio.timeout(self.config.redis_timeout):
+                reply = await self.script(keys=[self.prefix + key_id], args=list(args))
             admitted, count, reset_us, _ = reply
         except _FAULTS as exc:
             self._degrade(exc)
@@ -197,8 +203,7 @@ class RedisLimiter:
         while self.degraded:
             await asyncio.sleep(self.config.probe_interval)
             try:
-                await self.client.connect(self.config.connect_timeout)
-                await self.client.execute("PING")
+                await self._ping()
             except _FAULTS:
                 continue
             self._recover()

@@ -7,8 +7,6 @@ matter. The key expires one window after its newest admission: an idle key costs
 
 from __future__ import annotations
 
-from .resp import Script
-
 # KEYS[1]  the key's log
 # ARGV[1]  quota                     ARGV[2]  window, µs
 # ARGV[3]  "1" to count a call, "0" to look only
@@ -16,8 +14,7 @@ from .resp import Script
 #          written into the shared log at its first call for the key once Redis is back
 # Returns {admitted (0|1), entries in the window, µs until one more call is admissible,
 #          the Redis clock of the decision in µs}.
-SLIDING_LOG = Script(
-    """
+SLIDING_LOG = """
 if redis.replicate_commands then redis.replicate_commands() end
 local key = KEYS[1]
 local quota = tonumber(ARGV[1])
@@ -51,4 +48,3 @@ if count > 0 then
 end
 return {admitted, count, reset, now}
 """
-)

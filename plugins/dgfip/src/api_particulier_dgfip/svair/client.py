@@ -20,8 +20,7 @@ from typing import TypeVar
 from urllib.parse import urljoin, urlsplit
 
 import anyio.to_thread
-from api_particulier.errors import ProviderError
-from api_particulier.upstream import Upstream, UpstreamResponse
+from api_particulier import ProviderError, Upstream, UpstreamResponse
 
 from .. import errors
 from ..config import DgfipConfig

@@ -1,28 +1,28 @@
-"""Built-in journal (contract §11): one row per request that reached authentication.
+"""The journal (contract §11): one row per request that reached authentication.
 
-Rows are queued in memory and written in batches by a background task, so a request never
-waits on the disk. In ``required`` mode a request waits until the batch holding its row is
-committed; if that fails, its success answer is replaced by a 503, so no data leaves without
-its journal row. Rows older than the retention are purged once a day.
+It is part of the core, not a plugin: the pipeline hands it each row before the answer
+leaves and, in ``required`` mode, waits for its word. Rows are queued in memory and written
+in batches by a background task, so a request never waits on the disk; in ``required`` mode
+a 2xx answer waits until the batch holding its row is committed, and if that fails the
+answer is replaced by a 503, so no data leaves without its row. Rows older than the
+retention are purged once a day.
 """
 
 from __future__ import annotations
 
 import time
-from collections.abc import Coroutine
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import anyio
+import anyio.abc
 import msgspec
 import structlog
 
-from .. import hookimpl
-from ..types import CallRecord, Denial
+from .types import CallRecord, Denial
 
 if TYPE_CHECKING:
-    from ..app import ApiApp
-    from ..settings import JournalConfig
-    from ..store import JournalStore
+    from .settings import JournalConfig
+    from .store import JournalStore
 
 log = structlog.get_logger("api_particulier.journal")
 
@@ -47,60 +47,49 @@ class _Batch:
         self.ok = False
 
 
-class JournalPlugin:
-    # Events belong to an event loop, so they are made in startup, not here.
+class Journal:
+    # Events belong to an event loop, so they are made in start(), not here.
     _batch: _Batch
     _wake: anyio.Event
     _room: anyio.Event
 
-    def __init__(self) -> None:
-        self._store: JournalStore | None = None
-        self._config: JournalConfig | None = None
+    def __init__(self, store: JournalStore, config: JournalConfig) -> None:
+        self._store = store
+        self._config = config
         self._closing = False
 
-    @hookimpl
-    async def startup(self, app: ApiApp) -> None:
+    def start(self, task_group: anyio.abc.TaskGroup) -> None:
+        """Begin accepting rows; the writer and the purger run in ``task_group``."""
         self._batch = _Batch()
         self._wake = anyio.Event()
         self._room = anyio.Event()
-        self._store = app.journal_store
-        self._config = app.settings.core.journal
-        app.task_group.start_soon(self._writer)
-        app.task_group.start_soon(self._purger)
+        self._closing = False
+        task_group.start_soon(self._writer)
+        task_group.start_soon(self._purger)
 
-    @hookimpl
-    async def shutdown(self, app: ApiApp) -> None:
+    async def stop(self) -> None:
+        """Write what is queued; rows recorded from now on are written at once."""
         self._closing = True
         await self.flush()
 
-    @hookimpl
-    def record_call(self, record: CallRecord) -> Denial | Coroutine[Any, Any, Any] | None:
+    async def record(self, record: CallRecord) -> bool:
+        """Take ``record``'s row. In ``required`` mode, for a 2xx, return once the row is
+        committed: False when it could not be (the answer must then not be sent)."""
         config = self._config
-        assert config is not None
-        if len(self._batch.rows) >= config.max_pending and not self._closing:
-            return self._record_when_room(record)
-        batch = self._batch
-        batch.rows.append(record)
-        if len(batch.rows) >= config.batch_size:
-            self._wake.set()
-        if config.mode != "required" or not 200 <= record.status < 300:
-            return None
-        return self._durable(batch)
-
-    async def _record_when_room(self, record: CallRecord) -> Denial | None:
-        # Back-pressure instead of dropping rows: the writer is behind.
-        assert self._config is not None
-        while len(self._batch.rows) >= self._config.max_pending and not self._closing:
+        while len(self._batch.rows) >= config.max_pending and not self._closing:
+            # Back-pressure instead of dropping rows: the writer is behind.
             self._wake.set()
             await self._room.wait()
-        outcome = self.record_call(record)
-        return await outcome if isinstance(outcome, Coroutine) else outcome
-
-    async def _durable(self, batch: _Batch) -> Denial | None:
-        """Wait until ``batch`` is committed; a failure refuses the success answer."""
+        batch = self._batch
+        batch.rows.append(record)
+        if len(batch.rows) >= config.batch_size or self._closing:
+            self._wake.set()
+        if config.mode != "required" or not 200 <= record.status < 300:
+            return True
+        # Wait until the batch holding the row is committed.
         self._wake.set()
         await batch.done.wait()
-        return None if batch.ok else JOURNAL_UNAVAILABLE
+        return batch.ok
 
     async def flush(self) -> None:
         """Write what is queued now."""
@@ -111,7 +100,6 @@ class JournalPlugin:
             batch.ok = True
             batch.done.set()
             return
-        assert self._store is not None
         try:
             await self._store.write_calls(batch.rows)
             batch.ok = True
@@ -126,7 +114,6 @@ class JournalPlugin:
     def _as_answered(self, rows: list[CallRecord]) -> list[CallRecord]:
         """In required mode, the success answers of a failed batch were replaced by a 503:
         their rows must say so when written later."""
-        assert self._config is not None
         if self._config.mode != "required":
             return rows
         return [
@@ -139,7 +126,6 @@ class JournalPlugin:
         ]
 
     async def _writer(self) -> None:
-        assert self._config is not None
         interval = self._config.flush_interval
         while True:
             with anyio.move_on_after(interval):
@@ -153,7 +139,6 @@ class JournalPlugin:
             await anyio.sleep(_PURGE_EVERY)
 
     async def purge(self) -> int:
-        assert self._store is not None and self._config is not None
         cutoff = time.time() - self._config.retention_days * 86400
         try:
             removed = await self._store.purge_calls(cutoff)

@@ -1,0 +1,70 @@
+"""What a command of ``api-particulier`` works with: :class:`CommandContext`.
+
+Every command — the core's and the plugins' (``register_commands(cli)``) — receives it with
+``click.pass_obj``. It reads the configuration once (``--config`` or the environment) and
+opens the stores for the duration of a command's work.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from functools import cached_property
+from typing import TYPE_CHECKING
+
+import anyio
+
+from .settings import Settings, load_settings
+
+if TYPE_CHECKING:
+    from .app import ApiApp
+    from .store import JournalStore, KeyStore
+
+
+@dataclass(frozen=True)
+class Stores:
+    """The stores, open for a command's work."""
+
+    keys: KeyStore
+    journal: JournalStore
+
+
+class CommandContext:
+    """The configuration and the stores, for a command."""
+
+    def __init__(self, config_path: str | None) -> None:
+        self.config_path = config_path
+
+    @cached_property
+    def settings(self) -> Settings:
+        """The validated configuration (a problem raises ``ConfigError``: one line, 2)."""
+        return load_settings(self.config_path)
+
+    @cached_property
+    def app(self) -> ApiApp:
+        """The application the configuration describes (plugins loaded, not started)."""
+        from .app import create_app
+
+        return create_app(self.settings)
+
+    @asynccontextmanager
+    async def stores(self) -> AsyncIterator[Stores]:
+        """The stores, open until the block ends."""
+        app = self.app
+        await app.key_store.open()
+        await app.journal_store.open()
+        try:
+            yield Stores(app.key_store, app.journal_store)
+        finally:
+            await app.journal_store.close()
+            await app.key_store.close()
+
+    def run(self, work: Callable[[Stores], Awaitable[int]]) -> int:
+        """Run ``work(stores)`` with the stores open; its result is the exit status."""
+
+        async def main() -> int:
+            async with self.stores() as stores:
+                return await work(stores)
+
+        return anyio.run(main)

@@ -1,0 +1,100 @@
+"""Routes that are not data routes: pages, public JSON, webhooks, static files.
+
+A plugin declares them with ``register_routes``; the core mounts them beside its own and
+gives them what every answer of the service has: an ``X-Request-Id`` (the caller's when well
+formed), the contract's error body for an unknown route, a wrong method or an
+``HTTPException``, and, for anything they raise, the fixed 500 body, logged with
+``plugin=`` and ``phase=route`` and never shown.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import structlog
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import BaseRoute, Mount, Route, request_response
+from starlette.staticfiles import StaticFiles
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from .responses import INTERNAL_ERROR, error_response, request_id
+
+_log = structlog.get_logger("api_particulier.web")
+
+Endpoint = Callable[[Request], Awaitable[Response]]
+
+
+@dataclass(frozen=True, kw_only=True)
+class WebRoute:
+    """One route: ``endpoint(request) -> Response`` for ``methods`` at ``path``, or the
+    files of ``directory`` under ``path`` (:meth:`static`)."""
+
+    path: str
+    endpoint: Endpoint | None = None
+    methods: tuple[str, ...] = ("GET",)
+    directory: Path | None = None
+    name: str | None = None
+
+    @classmethod
+    def static(cls, path: str, directory: Path | str) -> WebRoute:
+        """The files of ``directory`` served under ``path`` (``/static/dsfr``)."""
+        return cls(path=path, directory=Path(directory))
+
+    def __post_init__(self) -> None:
+        if (self.endpoint is None) == (self.directory is None):
+            raise ValueError(f"route {self.path}: give an endpoint or a directory, not both")
+        if not self.path.startswith("/"):
+            raise ValueError(f"route {self.path}: a path starts with /")
+
+
+def mount(route: WebRoute, plugin: str) -> BaseRoute:
+    """The Starlette route serving ``route`` for ``plugin``."""
+    if route.directory is not None:
+        files = StaticFiles(directory=route.directory, check_dir=True)
+        return Mount(route.path, app=_Guarded(files, plugin), name=route.name)
+    assert route.endpoint is not None
+    return Route(
+        route.path,
+        _Guarded(request_response(route.endpoint), plugin),
+        methods=list(route.methods),
+        name=route.name,
+    )
+
+
+class _Guarded:
+    """An ASGI app whose answers carry the request id, and whose failures answer the fixed
+    500 body (once nothing has been sent yet)."""
+
+    def __init__(self, app: ASGIApp, plugin: str) -> None:
+        self.app = app
+        self.plugin = plugin
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        request = Request(scope, receive)
+        rid = request_id(request).encode("latin-1")
+        started = False
+
+        async def send_with_id(message: Message) -> None:
+            nonlocal started
+            if message["type"] == "http.response.start":
+                started = True
+                headers = list(message.get("headers", []))
+                if not any(name == b"x-request-id" for name, _ in headers):
+                    headers.append((b"x-request-id", rid))
+                message = {**message, "headers": headers}
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_with_id)
+        except HTTPException:
+            raise  # the application's handler answers it with the error body
+        except Exception as exc:
+            _log.error("plugin_failed", plugin=self.plugin, phase="route", exc_info=exc)
+            if started:
+                raise
+            response = error_response(INTERNAL_ERROR, 500, {"x-request-id": rid.decode()})
+            await response(scope, receive, send)
