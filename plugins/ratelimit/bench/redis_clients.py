@@ -52,7 +52,9 @@ def _start_redis(directory: str) -> tuple[subprocess.Popen[bytes], str]:
     command = [binary, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--dir", directory]
     if (os.cpu_count() or 1) >= 2 and shutil.which("taskset"):
         command = ["taskset", "-c", "1", *command]
-    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    process = subprocess.Popen(  # noqa: S603 - redis-server from PATH, fixed arguments
+        command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
     for _ in range(200):
         try:
             socket.create_connection(("127.0.0.1", port), timeout=0.1).close()
