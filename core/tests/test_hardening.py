@@ -14,7 +14,7 @@ import msgspec
 import pytest
 from api_particulier import admin
 from api_particulier.params import InvalidParams, ParamsValidator
-from api_particulier.testing import TestClient, app_client, make_settings
+from api_particulier.testing import HookRecorder, TestClient, app_client, make_settings
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -209,3 +209,55 @@ async def test_the_route_deadline_bounds_the_whole_fetch(tmp_path: Path) -> None
     assert response.status_code == 504
     assert response.json()["error"] == "timeout_error"
     assert cancelled == [True]
+
+
+async def test_a_client_gone_mid_fetch_leaves_one_row_with_499(tmp_path: Path) -> None:
+    provider = EchoProvider()
+    recorder = HookRecorder()
+    cancelled = anyio.Event()
+    fetching = anyio.Event()
+
+    async def slow(call: Any) -> Any:
+        fetching.set()
+        try:
+            await anyio.sleep(30)
+        finally:
+            cancelled.set()
+
+    provider.outcome = slow
+    plugins = {"echo": provider, "recorder": recorder}
+    async with app_client(make_settings(tmp_path), plugins=plugins) as client:
+        key = await client.key(ALL_ECHO_SCOPES)
+        sent: list[Any] = []
+        disconnect = anyio.Event()
+        messages = [{"type": "http.request", "body": b"", "more_body": False}]
+
+        async def receive() -> Any:
+            if messages:
+                return messages.pop()
+            await disconnect.wait()
+            return {"type": "http.disconnect"}
+
+        async def send(message: Any) -> None:
+            sent.append(message)
+
+        scope = {
+            "type": "http",
+            "method": "GET",
+            "path": ECHO,
+            "raw_path": ECHO.encode(),
+            "query_string": b"numero=12345&code=AB",
+            "headers": [(b"x-api-key", key.encode())],
+            "http_version": "1.1",
+            "scheme": "http",
+            "root_path": "",
+            "server": ("127.0.0.1", 80),
+            "client": ("127.0.0.1", 1234),
+        }
+        with anyio.fail_after(10):
+            async with anyio.create_task_group() as group:
+                group.start_soon(client.app, scope, receive, send)
+                await fetching.wait()
+                disconnect.set()
+            await cancelled.wait()
+    assert [(r.status, r.error) for r in recorder.records] == [(499, "client_closed_request")]

@@ -44,7 +44,6 @@ class Scripted:
             )
         return None
 
-    @hookimpl
     def authenticate(self, call: Call) -> Principal | Denial | None:
         outcome = self.outcomes.get("authenticate", "allow")
         self.log.append(("authenticate", self.name))
@@ -58,14 +57,35 @@ class Scripted:
             key_id="k", application_id="a", application_name="n", scopes=frozenset(ALL_ECHO_SCOPES)
         )
 
-    @hookimpl
     async def check_consent(self, call: Call) -> Denial | None:
         await anyio.lowlevel.checkpoint()
         return self._act("check_consent")
 
-    @hookimpl
     def check_rate_limit(self, call: Call) -> Denial | None:
         return self._act("check_rate_limit")
+
+
+RANK = {"tryfirst": 0, "normal": 1, "trylast": 2}
+
+
+def scripted(name: str, log: list[tuple[str, str]], bucket: str) -> Scripted:
+    """A Scripted plugin whose hooks are all marked ``tryfirst``, unmarked or ``trylast``."""
+    marker = hookimpl(tryfirst=bucket == "tryfirst", trylast=bucket == "trylast")
+
+    def marked(phase: str) -> Any:
+        # A function of its own: a marker is an attribute set on the function it marks.
+        original = getattr(Scripted, phase)
+
+        def implementation(self: Scripted, call: Call) -> Any:
+            return original(self, call)
+
+        implementation.__name__ = phase
+        return marker(implementation)
+
+    methods = {
+        phase: marked(phase) for phase in ("authenticate", "check_consent", "check_rate_limit")
+    }
+    return type(f"Scripted_{bucket}", (Scripted,), methods)(name, log)
 
 
 outcomes = st.sampled_from(["allow", "deny", "raise"])
@@ -80,16 +100,24 @@ plugin_outcomes = st.fixed_dictionaries(
 
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(
-    scripts=st.lists(plugin_outcomes, min_size=1, max_size=3),
+    scripts=st.lists(
+        st.tuples(plugin_outcomes, st.sampled_from(list(RANK))), min_size=1, max_size=3
+    ),
     provider_outcome=st.sampled_from(["ok", "provider_error", "raise"]),
 )
-def test_short_circuit_soundness(scripts: list[dict[str, Outcome]], provider_outcome: str) -> None:
+def test_short_circuit_soundness(
+    scripts: list[tuple[dict[str, Outcome], str]], provider_outcome: str
+) -> None:
+    """Any mix of outcomes, and of tryfirst / normal / trylast markers: nothing after the
+    first refusal runs, and the order inside a phase is (marker, name)."""
     log: list[tuple[str, str]] = []
     plugins: dict[str, Any] = {}
-    for index, script in enumerate(scripts):
-        plugin = Scripted(f"p{index}", log)
+    buckets: dict[str, str] = {}
+    for index, (script, bucket) in enumerate(scripts):
+        plugin = scripted(f"p{index}", log, bucket)
         plugin.outcomes = script
         plugins[plugin.name] = plugin
+        buckets[plugin.name] = bucket
     provider = EchoProvider()
 
     def fetch(call: Call) -> Any:
@@ -114,7 +142,10 @@ def test_short_circuit_soundness(scripts: list[dict[str, Outcome]], provider_out
     status, text = anyio.run(scenario)
 
     # Expected outcome from a reference model of the pipeline.
-    names = sorted(name for name in plugins if name.startswith("p"))
+    names = sorted(
+        (name for name in plugins if name.startswith("p")),
+        key=lambda name: (RANK[buckets[name]], name),
+    )
     expected_status = 200
     expected_log: list[tuple[str, str]] = []
     stopped = False

@@ -188,10 +188,7 @@ class Pipeline:
             try:
                 if endpoint.deadline is None:
                     return await endpoint.handler(call)
-                with anyio.move_on_after(endpoint.deadline):
-                    return await endpoint.handler(call)
-                # Only the deadline's cancellation ends the block without a return.
-                raise ProviderTimeout()
+                return await _waiting_fetch(endpoint.handler, call, endpoint.deadline)
             except BaseException as exc:
                 raised.append(exc)
                 raise
@@ -206,6 +203,8 @@ class Pipeline:
             if failure.error not in raised:
                 raise  # the cache plugin's own fault
             return self._failed(failure.error, endpoint)
+        except ClientGone:
+            return error_answer(CLIENT_GONE, 499)
         except Exception as exc:
             return self._failed(exc, endpoint)
         try:
@@ -260,6 +259,49 @@ class Pipeline:
         if self.log_requests:
             log.debug("request", status=record.status, latency_ms=record.latency_ms, error=error)
         return committed
+
+
+class ClientGone(Exception):
+    """The client closed the connection while the provider was being asked."""
+
+
+# Recorded in the journal; never sent (nobody is there to read it).
+CLIENT_GONE = ErrorBody(
+    "client_closed_request", "The client closed the connection", "Le client s'est déconnecté"
+)
+
+
+async def _waiting_fetch(handler: Handler, call: Call, deadline: float) -> Any:
+    """``handler(call)`` for a fetch that waits on something: cancelled past ``deadline``
+    (a provider timeout), or as soon as the client goes away (the upstream call is not
+    worth finishing, and the journal says 499)."""
+    gone = False
+    outcome: list[Any] = []
+    failure: list[Exception] = []
+    with anyio.move_on_after(deadline):
+        async with anyio.create_task_group() as group:
+
+            async def run() -> None:
+                # In a task of its own, so that what it raises comes out as it is.
+                try:
+                    outcome.append(await handler(call))
+                except Exception as exc:
+                    failure.append(exc)
+                finally:
+                    group.cancel_scope.cancel()
+
+            group.start_soon(run)
+            while (await call.receive())["type"] != "http.disconnect":
+                pass
+            gone = True
+            group.cancel_scope.cancel()
+    if failure:
+        raise failure[0]
+    if outcome:
+        return outcome[0]
+    if gone:
+        raise ClientGone()
+    raise ProviderTimeout()
 
 
 def _carries_bearer(call: Call) -> bool:

@@ -15,7 +15,7 @@ import msgspec
 
 if TYPE_CHECKING:
     from starlette.requests import Request
-    from starlette.types import Receive, Scope
+    from starlette.types import Message, Receive, Scope
 
     from .upstream import Upstream
 
@@ -214,6 +214,10 @@ class Call:
         self.recipient: str | None = None
         self.cache_hit = False
         self.extras: dict[str, Any] = {}
+
+    async def receive(self) -> Message:
+        """The next ASGI message of the request (``http.disconnect`` once the client left)."""
+        return await self._receive()
 
     @property
     def request(self) -> Request:
