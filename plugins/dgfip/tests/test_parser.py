@@ -16,6 +16,7 @@ from api_particulier.errors import (
     ProviderRateLimited,
     SubjectNotFound,
 )
+from api_particulier_dgfip.model import AvisImposition
 from api_particulier_dgfip.svair import values
 from api_particulier_dgfip.svair.form import FormState, parse_form_page
 from api_particulier_dgfip.svair.parser import parse_result_page
@@ -246,23 +247,33 @@ def _mutate(page: str, data: st.DataObject) -> str:
 def test_mutated_pages_raise_only_provider_errors(name: str, data: st.DataObject) -> None:
     page = _mutate(sample(name), data)
     with contextlib.suppress(ProviderError):
-        parse_result_page(page)
+        assert_a_notice(parse_result_page(page))
     with contextlib.suppress(ProviderError):
-        parse_form_page(page)
+        state = parse_form_page(page)
+        assert state.view_state and state.spi.endswith(":spi")
+
+
+def assert_a_notice(avis: AvisImposition) -> None:
+    """What a parse that did not refuse the page gives: a whole, valid notice."""
+    assert isinstance(avis, AvisImposition)
+    # Every field has its declared type (msgspec checks the Struct whole).
+    assert msgspec.convert(msgspec.to_builtins(avis), AvisImposition) == avis
+    assert avis.declarant1.nom
+    assert avis.anneeImpots == "" or avis.anneeImpots.isdigit()
 
 
 @settings(max_examples=300, deadline=None)
 @given(st.text(max_size=2000))
 def test_garbage_raises_only_provider_errors(page: str) -> None:
     with contextlib.suppress(ProviderError):
-        parse_result_page(page)
+        assert_a_notice(parse_result_page(page))
 
 
 @settings(max_examples=300, deadline=None)
 @given(st.binary(max_size=2000))
 def test_undecodable_bodies_raise_only_provider_errors(page: bytes) -> None:
     with contextlib.suppress(ProviderError):
-        parse_result_page(page)
+        assert_a_notice(parse_result_page(page))
 
 
 def test_windows_1252_body_is_read_like_its_utf8_decoding() -> None:

@@ -72,7 +72,7 @@ def parse_form_page(page: str) -> FormState:
     """The state to post from a GET of the form; raises only provider errors."""
     try:
         return _parse(page)
-    except (AttributeError, IndexError, KeyError, TypeError, ValueError, RecursionError):
+    except (IndexError, KeyError, ValueError, RecursionError):
         raise bad_response() from None
 
 

@@ -62,7 +62,7 @@ def parse_result_page(page: bytes | str) -> AvisImposition:
         page = page.encode("utf-8", "replace")
     try:
         return _parse(page)
-    except (AttributeError, IndexError, KeyError, TypeError, ValueError, RecursionError):
+    except (IndexError, KeyError, ValueError, RecursionError):
         # Defensive net: a page shaped like nothing ever seen is unusable, not a crash.
         raise bad_response() from None
 
