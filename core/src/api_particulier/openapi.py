@@ -57,9 +57,11 @@ def _ok(description: str, schema: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def _parameters(route: ProviderRoute, components: dict[str, Any]) -> list[dict[str, Any]]:
+def _parameters(
+    route: ProviderRoute, components: dict[str, Any], names: dict[type, str]
+) -> list[dict[str, Any]]:
     validator = ParamsValidator(route.params)
-    struct_schema = components[route.params.__name__]
+    struct_schema = components[names[route.params]]
     properties = struct_schema.get("properties", {})
     return [
         {
@@ -81,7 +83,9 @@ def _component_name(schema: Mapping[str, Any]) -> str | None:
     return None
 
 
-def _mask_schemas(routes: list[ProviderRoute], components: dict[str, Any]) -> None:
+def _mask_schemas(
+    routes: list[ProviderRoute], components: dict[str, Any], names: dict[type, str]
+) -> None:
     """Make the response schemas say what masking does to an answer.
 
     A leaf of a route's field tree is present only when its scope is held: it is never
@@ -107,7 +111,7 @@ def _mask_schemas(routes: list[ProviderRoute], components: dict[str, Any]) -> No
                 walk(inner, tree[key])
 
     for route in routes:
-        walk(route.response.__name__, route.fields)
+        walk(names[route.response], route.fields)
     for name, keys in shown.items():
         schema = components[name]
         properties = schema.get("properties", {})
@@ -124,8 +128,11 @@ def build_openapi(app: ApiApp) -> dict[str, Any]:
     types: list[Any] = [ErrorBody]
     for _, route in routes:
         types.extend([route.params, route.response])
-    _, components = msgspec.json.schema_components(types, ref_template=_REF)
-    _mask_schemas([route for _, route in routes], components)
+    refs, components = msgspec.json.schema_components(types, ref_template=_REF)
+    # Each type's component name, as msgspec chose it: the class name, or its module path
+    # too when two plugins declare classes of the same name.
+    names = {kind: _component_name(ref) or "" for kind, ref in zip(types, refs, strict=True)}
+    _mask_schemas([route for _, route in routes], components, names)
     components["Error"] = components.pop("ErrorBody")
     components["Introspection"] = {
         "type": "object",
@@ -225,11 +232,11 @@ def build_openapi(app: ApiApp) -> dict[str, Any]:
                     "tags": list(route.tags) or [provider.name],
                     "deprecated": route.deprecated,
                     "security": security,
-                    "parameters": _parameters(route, components),
+                    "parameters": _parameters(route, components, names),
                     "responses": {
                         "200": _ok(
                             "The data, masked to the scopes held",
-                            {"$ref": _REF.format(name=route.response.__name__)},
+                            {"$ref": _REF.format(name=names[route.response])},
                         ),
                         **{str(s): _error(s) for s in sorted(statuses)},
                     },
