@@ -85,7 +85,8 @@ def scripted(name: str, log: list[tuple[str, str]], bucket: str) -> Scripted:
     methods = {
         phase: marked(phase) for phase in ("authenticate", "check_consent", "check_rate_limit")
     }
-    return type(f"Scripted_{bucket}", (Scripted,), methods)(name, log)
+    kind: type[Scripted] = type(f"Scripted_{bucket}", (Scripted,), methods)
+    return kind(name, log)
 
 
 outcomes = st.sampled_from(["allow", "deny", "raise"])
