@@ -46,6 +46,4 @@ async def test_example_plugin_serves_masks_and_refuses(tmp_path: Path) -> None:
 async def test_example_plugin_keeps_the_provider_contract(tmp_path: Path) -> None:
     from api_particulier.testing import check_provider_contract
 
-    plugin = load_example().HelloPlugin()
-    async with app_client(make_settings(tmp_path), plugins={"hello": plugin}) as client:
-        await check_provider_contract(client, "hello", {"/api/hello": {"identifiant": "0001"}})
+    await check_provider_contract(load_example().HelloPlugin(), name="hello", data_dir=tmp_path)

@@ -507,11 +507,12 @@ async def test_a_reused_request_id_still_gets_one_row_per_request(echo: Any) -> 
     assert [row.request_id for row in rows] == ["client-chosen-id"] * 2
 
 
-async def test_the_provider_contract_suite_passes_on_a_well_behaved_provider(echo: Any) -> None:
+async def test_the_provider_contract_suite_passes_on_a_well_behaved_provider(
+    tmp_path: Path,
+) -> None:
     from api_particulier.testing import check_provider_contract
 
-    client, _, _ = echo
-    await check_provider_contract(client, "echo", {"/api/v2/echo": GOOD_PARAMS})
+    await check_provider_contract(EchoProvider(), name="echo", data_dir=tmp_path)
 
 
 def test_logged_failures_carry_no_message_nor_variables(

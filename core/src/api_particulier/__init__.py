@@ -25,7 +25,15 @@ from .errors import (
 from .markers import hookimpl
 from .settings import Secret
 from .store import Application, JournalStore, KeyStore
-from .types import Call, CallRecord, Denial, Principal, Provider, ProviderRoute
+from .types import (
+    Call,
+    CallRecord,
+    Denial,
+    Principal,
+    Provider,
+    ProviderRoute,
+    RouteExamples,
+)
 from .upstream import Upstream, UpstreamResponse
 from .web import WebRoute
 
@@ -50,6 +58,7 @@ __all__ = [
     "ProviderRoute",
     "ProviderTimeout",
     "ProviderUnavailable",
+    "RouteExamples",
     "Secret",
     "Stores",
     "SubjectNotFound",

@@ -291,8 +291,7 @@ async def _waiting_fetch(handler: Handler, call: Call, deadline: float) -> Any:
                     group.cancel_scope.cancel()
 
             group.start_soon(run)
-            while (await call.receive())["type"] != "http.disconnect":
-                pass
+            await _until_disconnect(call)
             gone = True
             group.cancel_scope.cancel()
     if failure:
@@ -302,6 +301,21 @@ async def _waiting_fetch(handler: Handler, call: Call, deadline: float) -> Any:
     if gone:
         raise ClientGone()
     raise ProviderTimeout()
+
+
+async def _until_disconnect(call: Call) -> None:
+    """Return when the client has gone. Once the request is read whole, a server's next
+    message is the disconnect, whenever it comes; one that answers another request message
+    at once instead cannot say when the client leaves: then there is nothing to watch."""
+    read = False
+    while True:
+        message = await call.receive()
+        if message["type"] == "http.disconnect":
+            return
+        if message["type"] == "http.request" and not message.get("more_body", False):
+            if read:
+                await anyio.sleep_forever()
+            read = True
 
 
 def _carries_bearer(call: Call) -> bool:

@@ -119,7 +119,7 @@ def _tree_problems(
             problems.append(f"field tree: {path!r} is not a field of {struct.__name__}")
             continue
         if isinstance(node, Mapping):
-            inner = _struct_of(info.type)
+            inner = struct_of(info.type)
             if inner is None:
                 problems.append(f"field tree: {path!r} is a container but not a Struct field")
             else:
@@ -128,7 +128,7 @@ def _tree_problems(
             problems.append(f"field tree: {path!r} must name its scope")
 
 
-def _struct_of(annotation: Any) -> type[msgspec.Struct] | None:
+def struct_of(annotation: Any) -> type[msgspec.Struct] | None:
     """The Struct type of a field, through ``Annotated`` and unions with UNSET or None."""
     candidates = [annotation, *typing.get_args(annotation)]
     for candidate in candidates:

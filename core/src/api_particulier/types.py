@@ -73,6 +73,20 @@ class CallRecord(msgspec.Struct, frozen=True, kw_only=True):
 
 
 @dataclass(frozen=True, kw_only=True)
+class RouteExamples:
+    """Subjects a route's provider answers in a known way in its default (sandbox)
+    configuration: they drive the provider contract suite
+    (``api_particulier.testing.check_provider_contract``)."""
+
+    # Parameters of a subject the provider knows: 200.
+    found: Mapping[str, str]
+    # Parameters of a well-formed subject it does not know: 404 not_found.
+    not_found: Mapping[str, str] | None = None
+    # Parameters validation must refuse before the provider is asked: 400.
+    invalid: Mapping[str, str] | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
 class ProviderRoute:
     """One HTTP route served by a provider plugin.
 
@@ -108,6 +122,8 @@ class ProviderRoute:
     # ``timeout_error``. ``None`` for a fetch that never waits (a sandbox data set): it
     # then runs without a timer.
     deadline: float | None = 10.0
+    # What the contract suite asks the route about (see RouteExamples).
+    examples: RouteExamples | None = None
 
     @cached_property
     def scopes(self) -> frozenset[str]:

@@ -234,6 +234,4 @@ async def test_the_plugin_loads_from_its_entry_point(tmp_path: Path) -> None:
 async def test_the_core_provider_contract_suite_passes(tmp_path: Path) -> None:
     from api_particulier.testing import check_provider_contract
 
-    settings = make_settings(tmp_path, enabled=["cnaf"])
-    async with app_client(settings, plugins={"cnaf": CnafPlugin()}) as client:
-        await check_provider_contract(client, "cnaf", {V2: DUPONT, V1: DUPONT})
+    await check_provider_contract(CnafPlugin(), name="cnaf", data_dir=tmp_path)

@@ -330,6 +330,4 @@ async def test_openapi_documents_both_routes(tmp_path: Path) -> None:
 async def test_the_core_provider_contract_suite_passes(tmp_path: Path) -> None:
     from api_particulier.testing import check_provider_contract
 
-    params = {"numeroFiscal": MAGIC, "referenceAvis": MAGIC}
-    async with sandbox(tmp_path) as (client, _):
-        await check_provider_contract(client, "dgfip", {V2: params, V1: params})
+    await check_provider_contract(DgfipPlugin(), name="dgfip", data_dir=tmp_path)

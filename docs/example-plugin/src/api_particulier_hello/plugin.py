@@ -6,7 +6,14 @@ from collections.abc import Callable
 from typing import Annotated
 
 import msgspec
-from api_particulier import Call, Provider, ProviderRoute, SubjectNotFound, hookimpl
+from api_particulier import (
+    Call,
+    Provider,
+    ProviderRoute,
+    RouteExamples,
+    SubjectNotFound,
+    hookimpl,
+)
 
 
 class HelloConfig(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
@@ -56,6 +63,12 @@ class HelloPlugin:
             provider_statuses=(404,),
             # Answers come from memory: nothing to wait on.
             deadline=None,
+            # What the contract suite asks about: a citizen, a stranger, a bad identifier.
+            examples=RouteExamples(
+                found={"identifiant": "0001"},
+                not_found={"identifiant": "0009"},
+                invalid={"identifiant": "x"},
+            ),
         )
         register(Provider(routes=(route,), health_path="/api/hello/ping", health=self.health))
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from api_particulier import Call, Provider, ProviderRoute, hookimpl
+from api_particulier import Call, Provider, ProviderRoute, RouteExamples, hookimpl
 
 from .backend import CnafBackend
 from .client import SoapBackend
@@ -13,6 +13,13 @@ from .config import CnafConfig
 from .models import FIELDS, CompositionFamiliale, CompositionFamilialeParams
 from .sandbox import SandboxBackend
 from .tls import client_context
+
+# Sandbox households: a family, an unknown dossier (CNAF code 133, 404), a bad number.
+EXAMPLES = RouteExamples(
+    found={"numeroAllocataire": "2345678", "codePostal": "75001"},
+    not_found={"numeroAllocataire": "9999999", "codePostal": "75001"},
+    invalid={"numeroAllocataire": "23456X8", "codePostal": "75001"},
+)
 
 DESCRIPTION = (
     "Composition familiale d'un allocataire de la CNAF : allocataires, enfants, adresse "
@@ -81,6 +88,7 @@ class CnafPlugin:
             provider_statuses=(400, 404, 502, 503, 504),
             subject_params=("codePostal", "numeroAllocataire"),
             deadline=self.backend.deadline if self.backend is not None else None,
+            examples=EXAMPLES,
         )
 
     async def _fetch(self, call: Call) -> dict[str, Any]:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from api_particulier import Call, ProviderRoute
+from api_particulier import Call, ProviderRoute, RouteExamples
 
 from .backend import Backend
 from .model import MONEY_FIELDS, AvisImposition, AvisParams
@@ -47,6 +47,12 @@ FIELDS: dict[str, Any] = {
 }
 
 PROVIDER_STATUSES = (404, 502, 503, 504, 509)
+# The sandbox's historic identifiers: a notice, and the one that answers 404.
+EXAMPLES = RouteExamples(
+    found={"numeroFiscal": "1111111111111", "referenceAvis": "1111111111111"},
+    not_found={"numeroFiscal": "1111111111404", "referenceAvis": "1111111111404"},
+    invalid={"numeroFiscal": "12", "referenceAvis": "1111111111111"},
+)
 SUBJECT_PARAMS = ("numeroFiscal", "referenceAvis")
 
 _DESCRIPTION = (
@@ -77,6 +83,7 @@ def build_routes(backend: Backend) -> tuple[ProviderRoute, ProviderRoute]:
         "provider_statuses": PROVIDER_STATUSES,
         "subject_params": SUBJECT_PARAMS,
         "deadline": backend.deadline,
+        "examples": EXAMPLES,
     }
     v2 = ProviderRoute(
         path=V2_PATH,
