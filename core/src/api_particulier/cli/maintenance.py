@@ -8,11 +8,13 @@ import shutil
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import anyio
 import click
 
 from ..commands import CommandContext, Stores
+from ..scaffold import new_plugin
 
 
 @click.group(
@@ -36,6 +38,22 @@ def plugins(ctx: click.Context) -> int:
     print("plan:")
     for step in described["plan"]:
         print(f"  {step['phase']:<26} {step['plugin']:<12} {step['order']}")
+    return 0
+
+
+@plugins.command(
+    name="new",
+    help="Write a provider distribution api-particulier-NAME in DIR (default: the current "
+    "directory): a sandbox backend, an HTTP backend, two scopes, validation, a 404, and "
+    "tests that pass at once. Install it with `api-particulier plugins install -e`.",
+    short_help="scaffold a provider plugin",
+)
+@click.argument("name")
+@click.option("--dir", "directory", default=".", metavar="DIR", help="where to write it")
+def new(name: str, directory: str) -> int:
+    target = new_plugin(name, Path(directory))
+    print(f"{target}: the {name} provider; test it with `pytest` there, install it with")
+    print(f'`api-particulier plugins install -e {target}`, then enable "{name}".')
     return 0
 
 
