@@ -10,7 +10,7 @@ Set from the command line, e.g.::
 
 from __future__ import annotations
 
-from collections import OrderedDict
+import functools
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -82,45 +82,26 @@ def compile_policy(raw: Any, default: Sequence[EvidenceKind]) -> Policy:
 
 
 class PolicyCache:
-    """Compiled policies by application, so keys are parsed once, not on every call.
-
-    The stored settings are part of the cache key: a changed policy is compiled anew as soon
-    as the key cache of the core hands over the new settings.
-    """
+    """Compiled policies, by the settings they come from, so keys are parsed once, not on
+    every call: a changed policy is compiled anew as soon as the key cache of the core
+    hands over the new settings."""
 
     def __init__(self, default: Sequence[EvidenceKind], size: int = 1024) -> None:
         self._default = tuple(default)
-        self._size = size
-        self._entries: OrderedDict[tuple[str, bytes], Policy | PolicyError] = OrderedDict()
-        self._last: dict[str, tuple[Any, Policy]] = {}
+        self._compiled = functools.lru_cache(maxsize=size)(self._compile)
 
     def get(self, application_id: str, raw: Any) -> Policy:
-        # The key cache hands over the same settings object call after call: recognising
-        # it saves encoding it (the memo holds it, so its identity cannot be reused).
-        last = self._last.get(application_id)
-        if last is not None and last[0] is raw:
-            return last[1]
-        policy = self._lookup(application_id, raw)
-        if len(self._last) >= self._size:
-            self._last.clear()
-        self._last[application_id] = (raw, policy)
-        return policy
-
-    def _lookup(self, application_id: str, raw: Any) -> Policy:
         try:
             fingerprint = msgspec.json.encode(raw, order="sorted")
         except (TypeError, msgspec.EncodeError):
             raise PolicyError("consent settings are not JSON") from None
-        cache_key = (application_id, fingerprint)
-        found = self._entries.get(cache_key)
-        if found is None:
-            try:
-                found = compile_policy(raw, self._default)
-            except PolicyError as exc:
-                found = exc
-            self._entries[cache_key] = found
-            while len(self._entries) > self._size:
-                self._entries.popitem(last=False)
+        found = self._compiled(fingerprint)
         if isinstance(found, PolicyError):
             raise PolicyError(str(found)) from None
         return found
+
+    def _compile(self, fingerprint: bytes) -> Policy | PolicyError:
+        try:
+            return compile_policy(msgspec.json.decode(fingerprint), self._default)
+        except PolicyError as exc:
+            return exc

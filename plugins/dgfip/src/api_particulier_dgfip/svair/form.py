@@ -11,8 +11,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from functools import cached_property
-from urllib.parse import quote_plus
+from urllib.parse import urlencode
 
 from selectolax.lexbor import LexborHTMLParser, LexborNode
 
@@ -42,30 +41,8 @@ class FormState:
         return data
 
     def encode(self, numero_fiscal: str, reference_avis: str) -> bytes:
-        """``urlencode(self.body(...))`` as bytes, the fixed fields encoded only once: the
-        ViewState alone costs more to quote than the rest of a lookup's request."""
-        spi, reference = quote_plus(numero_fiscal), quote_plus(reference_avis)
-        return "".join(
-            spi if piece is _SPI else reference if piece is _REFERENCE else piece
-            for piece in self._template
-        ).encode("ascii")
-
-    @cached_property
-    def _template(self) -> tuple[str, ...]:
-        """The encoded body cut around the two identifiers, which stand as markers."""
-        pieces: list[str] = []
-        for name, value in self.body(_SPI, _REFERENCE).items():
-            pieces.append(("&" if pieces else "") + quote_plus(name) + "=")
-            if value is _SPI or value is _REFERENCE:
-                pieces.append(value)
-            else:
-                pieces.append(quote_plus(value))
-        return tuple(pieces)
-
-
-# Markers told apart by identity, so no value read from a page can be taken for them.
-_SPI = "\x00spi"
-_REFERENCE = "\x00reference"
+        """The urlencoded POST body, as a browser sends it."""
+        return urlencode(self.body(numero_fiscal, reference_avis)).encode("ascii")
 
 
 def parse_form_page(page: str) -> FormState:
