@@ -13,7 +13,7 @@ import os
 from collections.abc import Mapping
 from typing import Any
 
-from redis.asyncio import Redis
+from redis.asyncio import BlockingConnectionPool, Redis
 from redis.asyncio.sentinel import Sentinel
 
 from .errors import ConfigError
@@ -38,6 +38,7 @@ def open_redis(config: RedisConfig, environ: Mapping[str, str] | None = None) ->
         "socket_connect_timeout": config.connect_timeout,
         "socket_timeout": config.timeout,
         "health_check_interval": 30,
+        "max_connections": config.max_connections,
     }
     if config.ca_file or config.cert_file:
         options.update(
@@ -47,7 +48,8 @@ def open_redis(config: RedisConfig, environ: Mapping[str, str] | None = None) ->
         if config.sentinels:
             return _through_sentinel(config, url, options)
         assert url is not None
-        return Redis.from_url(url, **options)
+        pool = BlockingConnectionPool.from_url(url, timeout=config.timeout, **options)
+        return Redis.from_pool(pool)  # the client owns the pool: aclose() closes it
     except ValueError:
         # The message never repeats the URL: it may hold a password.
         raise ConfigError(

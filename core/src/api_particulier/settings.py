@@ -91,6 +91,9 @@ class RedisConfig(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fiel
     # Seconds to connect, and to wait for any answer: a slow Redis is a failing one.
     connect_timeout: Annotated[float, msgspec.Meta(gt=0, le=30)] = 1.0
     timeout: Annotated[float, msgspec.Meta(gt=0, le=30)] = 1.0
+    # Connections per process. A call waits for a free one (within its own bound) rather
+    # than opening one more: a burst of calls does not open a burst of connections.
+    max_connections: Annotated[int, msgspec.Meta(ge=1, le=10_000)] = 32
 
     def __post_init__(self) -> None:
         if self.sentinels and not self.service_name:
