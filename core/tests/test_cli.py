@@ -12,9 +12,10 @@ import sys
 import time
 from pathlib import Path
 
+import anyio
 import httpx
 import pytest
-from api_particulier import keys
+from api_particulier import hookimpl, keys
 from api_particulier.cli import main
 
 KEY_PATTERN = re.compile(r"apip_[0-9A-Za-z]{49}")
@@ -224,3 +225,37 @@ def test_plugins_check_application_settings_before_they_are_saved(
     assert "key" in capsys.readouterr().err
     assert main(["apps", "show", "m"]) == 0
     assert json.loads(capsys.readouterr().out)["settings"] == {"ratelimit": {"quota": 5}}
+
+
+class _FailingStart:
+    @hookimpl
+    async def startup(self) -> None:
+        raise FileNotFoundError("/etc/secret/path-that-must-not-be-shown")
+
+
+def test_a_failing_start_is_one_line_and_status_2(
+    data_dir: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """config check starts every plugin once: a plugin that cannot start fails it as it
+    would fail serve, in one line, without the exception's text."""
+    monkeypatch.setattr(
+        "api_particulier.app.load_enabled", lambda settings: {"broken": _FailingStart()}
+    )
+    assert main(["config", "check"]) == 2
+    lines = capsys.readouterr().err.splitlines()
+    # (Before it, the embedded mode's notice that a pepper was generated.)
+    assert lines[-1] == "configuration error: plugin 'broken' failed to start (FileNotFoundError)"
+    assert not any("secret" in line or "Traceback" in line for line in lines)
+
+
+def test_app_client_raises_the_same_one_line_error(tmp_path: Path) -> None:
+    from api_particulier.app import StartupError
+    from api_particulier.testing import app_client, make_settings
+
+    async def scenario() -> None:
+        async with app_client(make_settings(tmp_path), plugins={"broken": _FailingStart()}):
+            pass
+
+    with pytest.raises(StartupError) as caught:
+        anyio.run(scenario)
+    assert caught.value.problems == ["plugin 'broken' failed to start (FileNotFoundError)"]
