@@ -21,7 +21,8 @@ phase, or is logged with them.
 from __future__ import annotations
 
 import inspect
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from types import CoroutineType
 from typing import Any
 
 import structlog
@@ -49,9 +50,15 @@ class PluginFailure(Exception):
         return cls(step.plugin, step.phase.name, error)
 
 
+def awaitable(value: Any) -> bool:
+    """Whether ``value`` is to be awaited: a coroutine (said first: the usual case), or
+    anything else awaitable (a task, a future)."""
+    return type(value) is CoroutineType or (value is not None and inspect.isawaitable(value))
+
+
 async def settle(value: Any) -> Any:
     """``value``, awaited first when it can be awaited."""
-    if inspect.isawaitable(value):
+    if awaitable(value):
         return await value
     return value
 
@@ -80,7 +87,7 @@ async def call(
 ) -> Any:
     """Call one implementation and settle its result; failures as in :func:`call_now`."""
     result = call_now(step, values, per_plugin)
-    if not inspect.isawaitable(result):
+    if not awaitable(result):
         return result
     try:
         return await result
@@ -91,15 +98,21 @@ async def call(
 async def first(steps: Iterable[Step], **values: Any) -> Any:
     """The first result other than ``None``, in plan order; ``None`` when there is none.
     Later implementations do not run. A failure raises :class:`PluginFailure`."""
+    # The body of call(), written out: this runs for every phase of every request.
     for step in steps:
-        result = await call(step, values)
+        result = call_now(step, values)
+        if awaitable(result):
+            try:
+                result = await result
+            except Exception as exc:
+                raise PluginFailure.of(step, exc) from exc
         if result is not None:
             return result
     return None
 
 
 async def each(
-    steps: Iterable[Step],
+    steps: Sequence[Step],
     *,
     failures: str = "log",
     reverse: bool = False,
@@ -112,10 +125,7 @@ async def each(
     ``phase=`` and the next implementation runs; ``"raise"``: it raises
     :class:`PluginFailure` and the rest do not run.
     """
-    ordered = list(steps)
-    if reverse:
-        ordered.reverse()
-    for step in ordered:
+    for step in reversed(steps) if reverse else steps:
         try:
             await call(step, values, per_plugin)
         except PluginFailure as failure:
@@ -130,7 +140,7 @@ def collect(steps: Iterable[Step], **values: Any) -> list[Any]:
     results = []
     for step in steps:
         result = call_now(step, values)
-        if inspect.isawaitable(result):
+        if awaitable(result):
             close = getattr(result, "close", None)
             if close is not None:
                 close()

@@ -83,6 +83,8 @@ class Pipeline:
         self.allows_citizen_bearer = plan.for_phase(Phase.allows_citizen_bearer)
         self.check_consent = plan.for_phase(Phase.check_consent)
         self.check_rate_limit = plan.for_phase(Phase.check_rate_limit)
+        # The policy phases that have implementations, in order.
+        self.policies = tuple(p for p in (self.check_consent, self.check_rate_limit) if p)
         self.fetch_cached = plan.for_phase(Phase.fetch_cached)
         self.response_headers = plan.for_phase(Phase.response_headers)
         self.record_call = plan.for_phase(Phase.record_call)
@@ -141,7 +143,7 @@ class Pipeline:
             with anyio.CancelScope(shield=True):
                 await self._record(call, endpoint, 499, "client_closed_request")
             raise
-        if call.principal is not None:
+        if call.principal is not None and self.response_headers:
             await hooks.each(self.response_headers, call=call, status=answer.status)
         if not await self._record(call, endpoint, answer.status, answer.error):
             answer = denial_answer(JOURNAL_UNAVAILABLE)
@@ -155,7 +157,7 @@ class Pipeline:
         return answer
 
     async def _phases(self, call: Call, endpoint: Endpoint) -> Answer:
-        outcome = await hooks.first(self.authenticate, call=call)
+        outcome = await hooks.first(self.authenticate, call=call) if self.authenticate else None
         if not isinstance(outcome, Principal):
             return denial_answer(outcome if isinstance(outcome, Denial) else ACCESS_DENIED)
         call.principal = outcome
@@ -173,7 +175,7 @@ class Pipeline:
             except InvalidParams as invalid:
                 return error_answer(ErrorBody("bad_request", invalid.reason, invalid.message), 400)
 
-        for phase in (self.check_consent, self.check_rate_limit):
+        for phase in self.policies:
             denial = await hooks.first(phase, call=call)
             if denial is not None:
                 if not isinstance(denial, Denial):
@@ -255,7 +257,8 @@ class Pipeline:
             record = msgspec.structs.replace(
                 record, status=JOURNAL_UNAVAILABLE.status, error=JOURNAL_UNAVAILABLE.error
             )
-        await hooks.each(self.record_call, record=record)
+        if self.record_call:
+            await hooks.each(self.record_call, record=record)
         if self.log_requests:
             log.debug("request", status=record.status, latency_ms=record.latency_ms, error=error)
         return committed
