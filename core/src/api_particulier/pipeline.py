@@ -184,29 +184,15 @@ class Pipeline:
         return await self._fetch(call, endpoint)
 
     async def _fetch(self, call: Call, endpoint: Endpoint) -> Answer:
-        raised: list[BaseException] = []
-
-        async def fetch() -> Any:
-            try:
-                if endpoint.deadline is None:
-                    return await endpoint.handler(call)
-                return await _waiting_fetch(endpoint.handler, call, endpoint.deadline)
-            except BaseException as exc:
-                raised.append(exc)
-                raise
-
         try:
-            payload = None
             if self.fetch_cached and endpoint.route is not None:
-                payload = await hooks.first(self.fetch_cached, call=call, fetch=fetch)
-            if payload is None:
-                payload = await fetch()
-        except hooks.PluginFailure as failure:
-            if failure.error not in raised:
-                raise  # the cache plugin's own fault
-            return self._failed(failure.error, endpoint)
+                payload = await self._fetch_through_cache(call, endpoint)
+            else:
+                payload = await _provider_fetch(call, endpoint)
         except ClientGone:
             return error_answer(CLIENT_GONE, 499)
+        except hooks.PluginFailure:
+            raise  # the cache plugin's own fault
         except Exception as exc:
             return self._failed(exc, endpoint)
         try:
@@ -220,6 +206,29 @@ class Pipeline:
         except Exception as exc:
             log.error("render_failed", plugin=endpoint.provider, phase="fetch", exc_info=exc)
             return error_answer(INTERNAL_ERROR, 500)
+
+    async def _fetch_through_cache(self, call: Call, endpoint: Endpoint) -> Any:
+        """The payload from the first ``fetch_cached`` implementation that answers, else
+        from the provider. What the provider raises comes out as it is, whether or not a
+        cache plugin passed it on: only the cache plugin's own faults are PluginFailures."""
+        raised: list[BaseException] = []
+
+        async def fetch() -> Any:
+            try:
+                return await _provider_fetch(call, endpoint)
+            except BaseException as exc:
+                raised.append(exc)
+                raise
+
+        try:
+            payload = await hooks.first(self.fetch_cached, call=call, fetch=fetch)
+            if payload is None:
+                payload = await fetch()
+        except hooks.PluginFailure as failure:
+            if failure.error in raised:
+                raise failure.error from None
+            raise
+        return payload
 
     def _failed(self, error: BaseException, endpoint: Endpoint) -> Answer:
         if isinstance(error, ProviderError):
@@ -262,6 +271,12 @@ class Pipeline:
         if self.log_requests:
             log.debug("request", status=record.status, latency_ms=record.latency_ms, error=error)
         return committed
+
+
+async def _provider_fetch(call: Call, endpoint: Endpoint) -> Any:
+    if endpoint.deadline is None:
+        return await endpoint.handler(call)
+    return await _waiting_fetch(endpoint.handler, call, endpoint.deadline)
 
 
 class ClientGone(Exception):
