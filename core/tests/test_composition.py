@@ -13,6 +13,7 @@ from api_particulier import Call, Provider, ProviderRoute, hookimpl
 from api_particulier.app import create_app
 from api_particulier.testing import TestClient, app_client, make_settings
 from openapi_spec_validator import validate
+from starlette.middleware.trustedhost import TrustedHostMiddleware
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from .support import ALL_ECHO_SCOPES, GOOD_PARAMS, EchoProvider
@@ -72,15 +73,16 @@ async def test_structs_of_the_same_name_in_two_plugins(tmp_path: Path) -> None:
 
 
 class StampingMiddleware:
-    """A deployer's middleware: stamps every answer."""
+    """A deployer's middleware: stamps every answer with its value."""
 
-    def __init__(self, app: ASGIApp) -> None:
+    def __init__(self, app: ASGIApp, value: str = "deployer") -> None:
         self.app = app
+        self.value = value.encode()
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         async def stamped(message: Message) -> None:
             if message["type"] == "http.response.start":
-                message["headers"] = [*message.get("headers", []), (b"x-stamp", b"deployer")]
+                message["headers"] = [*message.get("headers", []), (b"x-stamp", self.value)]
             await send(message)
 
         await self.app(scope, receive, stamped)
@@ -88,14 +90,41 @@ class StampingMiddleware:
 
 async def test_a_deployers_middleware_applies_to_data_routes_too(tmp_path: Path) -> None:
     app = create_app(make_settings(tmp_path), plugins={"echo": EchoProvider()})
-    app.starlette.add_middleware(StampingMiddleware)
+    app.add_middleware(StampingMiddleware, value="inner")
+    app.add_middleware(StampingMiddleware, value="outer")
     async with app.running():
         transport = httpx.ASGITransport(app=app)
         async with httpx.AsyncClient(transport=transport, base_url="http://test") as http:
             client = TestClient(app=app, http=http)
             key = await client.key(ALL_ECHO_SCOPES)
-            data = await http.get("/api/v2/echo", params=GOOD_PARAMS, headers={"X-Api-Key": key})
-            ping = await http.get("/api/ping")
-    assert data.status_code == 200
-    assert data.headers["x-stamp"] == "deployer"
-    assert ping.headers["x-stamp"] == "deployer"
+            answers = [
+                await http.get("/api/v2/echo", params=GOOD_PARAMS, headers={"X-Api-Key": key}),
+                await http.head("/api/v2/echo", params=GOOD_PARAMS, headers={"X-Api-Key": key}),
+                await http.get("/api/v2/echo"),
+                await http.get("/api/v2/echo/"),
+                await http.get("/api/ping"),
+            ]
+        with pytest.raises(RuntimeError, match="before the application starts"):
+            app.add_middleware(StampingMiddleware)
+    assert [answer.status_code for answer in answers] == [200, 200, 401, 404, 200]
+    for answer in answers:
+        # The last added is the outermost: it stamps last.
+        assert answer.headers.get_list("x-stamp") == ["inner", "outer"]
+
+
+async def test_starlettes_own_middleware_guards_data_routes(tmp_path: Path) -> None:
+    # The example of quickstart.md §6.
+    app = create_app(make_settings(tmp_path), plugins={"echo": EchoProvider()})
+    app.add_middleware(TrustedHostMiddleware, allowed_hosts=["particulier.example.fr"])
+    async with app.running():
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://test") as http:
+            client = TestClient(app=app, http=http)
+            key = await client.key(ALL_ECHO_SCOPES)
+            headers = {"X-Api-Key": key}
+            elsewhere = await http.get("/api/v2/echo", params=GOOD_PARAMS, headers=headers)
+            ours = await http.get(
+                "http://particulier.example.fr/api/v2/echo", params=GOOD_PARAMS, headers=headers
+            )
+    assert elsewhere.status_code == 400
+    assert ours.status_code == 200

@@ -567,7 +567,7 @@ async def test_a_fault_of_the_core_is_a_500_recorded_as_such(echo: Any) -> None:
 
     (endpoint,) = [
         route.app.endpoint
-        for route in client.app.starlette.routes
+        for route in client.app.routes
         if getattr(route, "path", None) == "/api/v2/echo"
     ]
     endpoint.validator.validate = broken
