@@ -15,16 +15,26 @@ import httpx
 import pytest
 from api_particulier import ConfigError
 from api_particulier.app import create_app
-from api_particulier.testing import FakeClock, TestClient, app_client, make_settings
+from api_particulier.testing import (
+    GOOD_PARAMS,
+    EchoProvider,
+    FakeClock,
+    TestClient,
+    app_client,
+    make_settings,
+)
 from api_particulier_ratelimit.plugin import RateLimitPlugin
 from redis.asyncio import Redis
 
 from .redis_server import RedisServer, free_port
-from .support import OTHER_SCOPE, PATH, SCOPE, EchoPlugin
 
 pytestmark = pytest.mark.anyio
 
-GOOD = {"numero": "123"}
+PATH = EchoProvider.path
+SCOPE = "echo_nom"
+# A scope no route of the echo provider declares: its keys are refused with 403.
+OTHER_SCOPE = "autre_chose"
+GOOD = GOOD_PARAMS
 HEADERS = (
     "ratelimit-limit",
     "ratelimit-remaining",
@@ -49,7 +59,8 @@ async def serve(
         plugins={"ratelimit": dict(table or {})},
         redis={"url": redis_url} if redis_url else {},
     )
-    async with app_client(settings, plugins={"echo": EchoPlugin(), "ratelimit": plugin}) as client:
+    plugins = {"echo": EchoProvider(), "ratelimit": plugin}
+    async with app_client(settings, plugins=plugins) as client:
         yield client, plugin
 
 
