@@ -1,11 +1,11 @@
-"""Masking: an allow-list of fields, each shown only with its scope."""
+"""Masking, and the shortcut that encodes a payload as it is when every scope is held."""
 
 from __future__ import annotations
 
 from typing import Any
 
 import msgspec
-from api_particulier.masking import apply, compile_fields
+from api_particulier.masking import apply, compile_fields, conforms, full_shape
 from hypothesis import given
 from hypothesis import strategies as st
 from msgspec import UNSET, UnsetType
@@ -53,8 +53,11 @@ def masked(payload: Any, scopes: frozenset[str]) -> bytes:
 
 
 @given(outers)
-def test_with_every_scope_the_body_is_the_whole_struct(payload: Outer) -> None:
-    assert msgspec.json.decode(masked(payload, SCOPES)) == msgspec.to_builtins(payload)
+def test_with_every_scope_the_struct_encodes_to_the_masked_body(payload: Outer) -> None:
+    shape = full_shape(COMPILED, Outer)
+    assert shape is not None
+    assert conforms(payload, Outer, shape)
+    assert _encode(payload) == masked(payload, SCOPES)
 
 
 @given(outers, st.sets(st.sampled_from(sorted(SCOPES))))
@@ -66,10 +69,32 @@ def test_masking_keeps_only_held_scopes_and_every_container(payload: Outer, held
     assert shown <= held
 
 
-def test_what_the_tree_does_not_declare_is_never_shown() -> None:
+def test_no_shortcut_when_the_struct_differs_from_the_tree() -> None:
+    reordered = compile_fields({"quiet": TREE["quiet"], **TREE})
+    assert full_shape(reordered, Outer) is None
+    fewer = compile_fields({k: v for k, v in TREE.items() if k != "f"})
+    assert full_shape(fewer, Outer) is None  # Outer would show f, which is not declared
+    leaf_container = compile_fields({**TREE, "inner": "s_inner"})
+    assert full_shape(leaf_container, Outer) is not None  # a leaf may hold anything whole
+
+    class Tagged(msgspec.Struct, tag=True):
+        a: str
+
+    assert full_shape(compile_fields({"a": "s_a"}), Tagged) is None
+
+    class Optional(msgspec.Struct):
+        inner: Inner | None
+
+    assert full_shape(compile_fields({"inner": TREE["inner"]}), Optional) is None
+
+
+def test_a_payload_with_other_types_inside_is_not_taken_as_it_is() -> None:
+    shape = full_shape(COMPILED, Outer)
+    assert shape is not None
     smuggled = Outer(
         inner={"a": "x", "secret": "never"},  # type: ignore[arg-type]
         quiet=Quiet(),
         e=None,
     )
+    assert not conforms(smuggled, Outer, shape)
     assert b"never" not in masked(smuggled, SCOPES)
