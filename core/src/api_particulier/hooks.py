@@ -63,21 +63,21 @@ async def settle(value: Any) -> Any:
     return value
 
 
-def _arguments(step: Step, values: Mapping[str, Any], per_plugin: Mapping[str, PerPlugin]) -> Any:
-    # pluggy lets an implementation take a subset of the specification's arguments.
-    return [
-        per_plugin[name](step.plugin) if name in per_plugin else values[name]
-        for name in step.argnames
-    ]
-
-
 def call_now(
     step: Step, values: Mapping[str, Any], per_plugin: Mapping[str, PerPlugin] | None = None
 ) -> Any:
     """Call one implementation; an exception becomes :class:`PluginFailure`. What it
     returns is returned as is, awaitable or not."""
+    # pluggy lets an implementation take a subset of the specification's arguments.
     try:
-        return step.function(*_arguments(step, values, per_plugin or {}))
+        if per_plugin is None:
+            return step.function(*[values[name] for name in step.argnames])
+        return step.function(
+            *[
+                per_plugin[name](step.plugin) if name in per_plugin else values[name]
+                for name in step.argnames
+            ]
+        )
     except Exception as exc:
         raise PluginFailure.of(step, exc) from exc
 
@@ -98,10 +98,14 @@ async def call(
 async def first(steps: Iterable[Step], **values: Any) -> Any:
     """The first result other than ``None``, in plan order; ``None`` when there is none.
     Later implementations do not run. A failure raises :class:`PluginFailure`."""
-    # The body of call(), written out: this runs for every phase of every request.
+    # The bodies of call() and call_now(), written out: this runs for every phase of every
+    # request.
     for step in steps:
-        result = call_now(step, values)
-        if awaitable(result):
+        try:
+            result = step.function(*[values[name] for name in step.argnames])
+        except Exception as exc:
+            raise PluginFailure.of(step, exc) from exc
+        if type(result) is CoroutineType or (result is not None and inspect.isawaitable(result)):
             try:
                 result = await result
             except Exception as exc:
