@@ -14,6 +14,10 @@ settings.register_profile("workspace", deadline=None, suppress_health_check=[Hea
 settings.register_profile("ci", parent=settings.get_profile("workspace"), derandomize=True)
 settings.load_profile("ci" if os.environ.get("CI") else "workspace")
 
+# The plugin authors' test kit: its fixtures (a local upstream, a PostgreSQL server) serve the
+# workspace's own suites too.
+pytest_plugins = ["api_particulier.testing"]
+
 
 @pytest.fixture
 def anyio_backend() -> str:

@@ -102,10 +102,19 @@ class RedisConfig(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fiel
             raise ValueError('each sentinel is "host:port"')
 
 
+class PostgresConfig(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    """The connection pool of a PostgreSQL store, per process."""
+
+    min_connections: Annotated[int, msgspec.Meta(ge=0, le=1000)] = 1
+    max_connections: Annotated[int, msgspec.Meta(ge=1, le=1000)] = 10
+
+
 class CoreConfig(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
     data_dir: str | None = None
-    # "sqlite" (a file in the data directory) or a sqlite:/// path.
-    store: str = "sqlite"
+    # "sqlite" (files in the data directory), a sqlite:/// directory, or
+    # postgresql://user@host:port/db — as text when it holds no password, else
+    # { env = "NAME" }. API_PARTICULIER_DATABASE_URL wins.
+    store: str | Secret = "sqlite"
     host: str = "127.0.0.1"
     port: Annotated[int, msgspec.Meta(ge=0, le=65535)] = 8000
     workers: Annotated[int, msgspec.Meta(ge=1)] = 1
@@ -117,6 +126,7 @@ class CoreConfig(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_field
     journal: JournalConfig = msgspec.field(default_factory=JournalConfig)
     http: HttpConfig = msgspec.field(default_factory=HttpConfig)
     redis: RedisConfig = msgspec.field(default_factory=RedisConfig)
+    postgresql: PostgresConfig = msgspec.field(default_factory=PostgresConfig)
 
 
 class _FileLayout(msgspec.Struct, frozen=True, forbid_unknown_fields=True):

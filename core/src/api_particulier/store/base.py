@@ -13,6 +13,11 @@ from ..types import CallRecord
 from .models import ApiKey, Application, KeyMatch
 
 
+class StoreUnavailable(Exception):
+    """The store cannot be reached now (a database down, a pool exhausted): a temporary
+    fault, answered 503, never 500. Its message names no secret."""
+
+
 class KeyStore(Protocol):
     async def open(self) -> None: ...
     async def close(self) -> None: ...

@@ -16,54 +16,13 @@ from typing import Any, TypeVar
 
 import anyio.to_thread
 import msgspec
+import sqlalchemy as sa
 
 from ..types import CallRecord
 from .models import ApiKey, Application, KeyMatch
+from .schema import JOURNAL, KEYS, upgrade
 
 T = TypeVar("T")
-
-_KEYS_SCHEMA = """
-CREATE TABLE IF NOT EXISTS applications (
-    id TEXT PRIMARY KEY,
-    name TEXT NOT NULL UNIQUE,
-    body BLOB NOT NULL
-);
-CREATE TABLE IF NOT EXISTS api_keys (
-    id TEXT PRIMARY KEY,
-    application_id TEXT NOT NULL REFERENCES applications(id),
-    digest TEXT UNIQUE,
-    legacy_sha512 TEXT UNIQUE,
-    hint TEXT NOT NULL,
-    created_at REAL NOT NULL,
-    expires_at REAL,
-    revoked_at REAL,
-    imported INTEGER NOT NULL DEFAULT 0
-);
-"""
-
-_JOURNAL_SCHEMA = """
-CREATE TABLE IF NOT EXISTS calls (
-    -- A caller may send the same X-Request-Id twice: each request still gets its own row.
-    row_id INTEGER PRIMARY KEY,
-    request_id TEXT NOT NULL,
-    time REAL NOT NULL,
-    route TEXT NOT NULL,
-    status INTEGER NOT NULL,
-    latency_ms REAL NOT NULL,
-    key_id TEXT,
-    application_id TEXT,
-    provider TEXT,
-    cache_hit INTEGER NOT NULL,
-    consent_evidence TEXT,
-    recipient TEXT,
-    error TEXT
-);
--- Rows arrive in time order, so this index grows at its end: cheap to maintain. An index on
--- the random request ids would cost more than every other step of the insert together;
--- find a request's row by its time range and id instead.
-CREATE INDEX IF NOT EXISTS calls_time ON calls(time);
-DROP INDEX IF EXISTS calls_request_id;
-"""
 
 # A key that cannot be used gives no row at all, like an unknown one: no application body is
 # decoded for it, so its refusal costs what an unknown key's does. The application's expiry
@@ -79,12 +38,23 @@ _KEY_COLUMNS = (
 )
 
 
+def _migrate(path: Path, branch: str) -> None:
+    """Bring the database file to this release's schema (the embedded mode upgrades
+    itself; see schema.py)."""
+    engine = sa.create_engine(f"sqlite:///{path}", poolclass=sa.NullPool)
+    try:
+        with engine.connect() as connection:
+            upgrade(connection, [branch])
+    finally:
+        engine.dispose()
+
+
 class _Database:
     def __init__(
-        self, path: Path, schema: str, synchronous: str, pragmas: tuple[str, ...] = ()
+        self, path: Path, branch: str, synchronous: str, pragmas: tuple[str, ...] = ()
     ) -> None:
         self.path = path
-        self._schema = schema
+        self._branch = branch
         self._synchronous = synchronous
         self._pragmas = pragmas
         self._connection: sqlite3.Connection | None = None
@@ -92,6 +62,7 @@ class _Database:
 
     def _connect(self) -> None:
         self.path.parent.mkdir(parents=True, exist_ok=True)
+        _migrate(self.path, self._branch)
         connection = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None)
         connection.execute("PRAGMA journal_mode=WAL")
         connection.execute(f"PRAGMA synchronous={self._synchronous}")
@@ -99,7 +70,6 @@ class _Database:
         connection.execute("PRAGMA foreign_keys=ON")
         for pragma in self._pragmas:
             connection.execute(pragma)
-        connection.executescript(self._schema)
         self._connection = connection
 
     def run(self, work: Callable[[sqlite3.Connection], T]) -> T:
@@ -121,7 +91,7 @@ class _Database:
 
 class SQLiteKeyStore:
     def __init__(self, path: Path) -> None:
-        self._db = _Database(path, _KEYS_SCHEMA, "FULL")
+        self._db = _Database(path, KEYS, "FULL")
 
     async def open(self) -> None:
         await self._db.arun(lambda c: None)
@@ -300,9 +270,11 @@ class SQLiteJournalStore:
         # every ~4 MB (the default) costs a fifth less per row at a steady request rate.
         self._db = _Database(
             path,
-            _JOURNAL_SCHEMA,
+            JOURNAL,
             "FULL" if durable else "NORMAL",
-            pragmas=("PRAGMA wal_autocheckpoint=10000",),
+            # An index of older releases, on the random request ids: it cost more than every
+            # other step of an insert.
+            pragmas=("PRAGMA wal_autocheckpoint=10000", "DROP INDEX IF EXISTS calls_request_id"),
         )
 
     async def open(self) -> None:

@@ -5,23 +5,32 @@
 - :class:`HookRecorder`, :class:`FakeClock` — watch the phases, move time by hand;
 - :class:`UpstreamServer` — a local HTTP upstream that answers what a test registers and
   records what it receives, to test an HTTP backend against;
+- :class:`PostgresServer` — a real PostgreSQL cluster in a temporary directory;
 - :class:`EchoProvider` — a provider whose answers each test sets, to test policies;
 - :func:`check_provider_contract` — the checks every provider plugin must pass.
 
 As a pytest plugin (``pytest_plugins = ["api_particulier.testing"]`` in a ``conftest.py``)
-it also gives the fixtures ``upstream`` (a started :class:`UpstreamServer`) and
-``anyio_backend`` (asyncio).
+it also gives the fixtures ``upstream`` (a started :class:`UpstreamServer`),
+``postgres_server`` (one :class:`PostgresServer` for the session; the tests that use it are
+skipped, saying why, where PostgreSQL is not installed), ``postgres_url`` (a new empty
+database on it) and ``anyio_backend`` (asyncio).
 """
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+import shutil
+import tempfile
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
 
 import pytest
 
 from .app import TestClient, app_client, make_settings
 from .contract import ContractFailure, check_provider_contract
 from .echo import ALL_ECHO_SCOPES, GOOD_PARAMS, EchoBody, EchoParams, EchoProvider, Person
+from .postgres import SKIP_REASON as POSTGRES_SKIP_REASON
+from .postgres import PostgresServer, server_binaries
 from .recording import FakeClock, HookRecorder
 from .upstream import Received, UpstreamServer
 
@@ -35,6 +44,7 @@ __all__ = [
     "FakeClock",
     "HookRecorder",
     "Person",
+    "PostgresServer",
     "Received",
     "TestClient",
     "UpstreamServer",
@@ -49,6 +59,29 @@ async def upstream() -> AsyncIterator[UpstreamServer]:
     """A local upstream, started for the test and stopped after it."""
     async with UpstreamServer() as server:
         yield server
+
+
+@pytest.fixture(scope="session")
+def postgres_server() -> Iterator[PostgresServer]:
+    """One PostgreSQL server for the test session."""
+    if server_binaries() is None:
+        pytest.skip(POSTGRES_SKIP_REASON)
+    # Under /tmp rather than pytest's own (private) directory: when the tests run as root,
+    # the server runs as the postgres user, who must reach its directory.
+    directory = Path(tempfile.mkdtemp(prefix="api-particulier-postgres-"))
+    server = PostgresServer(directory)
+    try:
+        server.start()
+        yield server
+    finally:
+        server.stop()
+        shutil.rmtree(directory, ignore_errors=True)
+
+
+@pytest.fixture
+def postgres_url(postgres_server: PostgresServer) -> str:
+    """The URL of a new, empty database (no schema) on the session's server."""
+    return postgres_server.create_database(f"test_{uuid.uuid4().hex[:16]}")
 
 
 @pytest.fixture

@@ -1,0 +1,395 @@
+"""PostgreSQL stores, for several service hosts on one database (asyncpg).
+
+Both stores share one connection pool per process. The schema is Alembic's (see
+:mod:`.schema`): a store refuses to open at an older revision. The journal table is
+partitioned by month; the months ahead are made when the store opens and once a day, and
+retention drops whole months (and deletes the older rows of the month it cuts into), so a
+purge never scans the table. Each batch of journal rows also adds to ``calls_daily``, the
+per-day count that statistics read.
+
+A database that cannot be reached raises :class:`StoreUnavailable`: callers answer 503,
+never 500.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import time
+from collections import Counter
+from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
+from typing import TYPE_CHECKING, Any
+
+import asyncpg
+import msgspec
+import sqlalchemy as sa
+import structlog
+from asyncpg.pool import PoolConnectionProxy
+from sqlalchemy.ext.asyncio import create_async_engine
+
+from ..types import CallRecord
+from .base import StoreUnavailable
+from .models import ApiKey, Application, KeyMatch
+from .schema import JOURNAL, KEYS, require_current, upgrade
+
+log = structlog.get_logger("api_particulier.store")
+
+BRANCHES = (KEYS, JOURNAL)
+# Months of journal partitions kept ready ahead of the current one.
+MONTHS_AHEAD = 2
+_UNREACHABLE = (OSError, asyncpg.PostgresConnectionError, asyncpg.CannotConnectNowError)
+
+_KEY_COLUMNS = (
+    "k.id, k.application_id, k.digest, k.legacy_sha512, k.hint, k.created_at, "
+    "k.expires_at, k.revoked_at, k.imported"
+)
+# A key that cannot be used gives no row at all, like an unknown one (as on SQLite).
+_USABLE = (
+    "AND k.revoked_at IS NULL AND (k.expires_at IS NULL OR k.expires_at > $2) "
+    "AND coalesce((a.body->>'expires_at')::float8 > $2, true)"
+)
+_CALL_FIELDS = CallRecord.__struct_fields__
+if TYPE_CHECKING:
+    PoolConnection = PoolConnectionProxy[asyncpg.Record]
+
+
+def sqlalchemy_url(url: str) -> str:
+    """The URL for SQLAlchemy's asyncpg dialect (migrations)."""
+    rest = url.partition("://")[2]
+    return f"postgresql+asyncpg://{rest}"
+
+
+async def run_migrations(url: str, *, apply: bool) -> list[Any]:
+    """Upgrade the schema (``apply``) or check that it is current; the branch states."""
+    engine = create_async_engine(sqlalchemy_url(url), poolclass=sa.NullPool)
+    try:
+        async with engine.connect() as connection:
+            if apply:
+                return await connection.run_sync(lambda c: upgrade(c, BRANCHES))
+            from .schema import states
+
+            found = await connection.run_sync(lambda c: states(c, BRANCHES))
+            await connection.run_sync(lambda c: require_current(c, BRANCHES))
+            return found
+    except _UNREACHABLE as exc:
+        raise StoreUnavailable(f"PostgreSQL is not reachable ({type(exc).__name__})") from None
+    finally:
+        await engine.dispose()
+
+
+class PostgresDatabase:
+    """The pool both stores use; opened by the first store to open, closed by the last."""
+
+    def __init__(self, url: str, *, min_size: int = 1, max_size: int = 10) -> None:
+        self._url = url
+        self._min_size = min_size
+        self._max_size = max_size
+        self._pool: asyncpg.Pool | None = None
+        self._users = 0
+
+    async def open(self) -> None:
+        self._users += 1
+        if self._pool is not None:
+            return
+        await run_migrations(self._url, apply=False)
+        try:
+            self._pool = await asyncpg.create_pool(
+                self._url,
+                min_size=self._min_size,
+                max_size=self._max_size,
+                init=_init_connection,
+            )
+        except _UNREACHABLE as exc:
+            self._users -= 1
+            raise StoreUnavailable(f"PostgreSQL is not reachable ({type(exc).__name__})") from None
+
+    async def close(self) -> None:
+        self._users -= 1
+        if self._users <= 0 and self._pool is not None:
+            pool, self._pool = self._pool, None
+            await pool.close()
+
+    @asynccontextmanager
+    async def connection(self) -> AsyncIterator[PoolConnection]:
+        if self._pool is None:
+            raise StoreUnavailable("the store is not open")
+        try:
+            async with self._pool.acquire(timeout=5) as connection:
+                yield connection
+        except (*_UNREACHABLE, TimeoutError, asyncpg.InterfaceError) as exc:
+            raise StoreUnavailable(f"PostgreSQL is not reachable ({type(exc).__name__})") from None
+
+
+async def _init_connection(connection: asyncpg.Connection) -> None:
+    # jsonb as text both ways: msgspec encodes and decodes it.
+    await connection.set_type_codec(
+        "jsonb", encoder=lambda v: v, decoder=lambda v: v, schema="pg_catalog"
+    )
+
+
+def _key_from_row(row: asyncpg.Record) -> ApiKey:
+    return ApiKey(
+        id=row[0],
+        application_id=row[1],
+        digest=row[2],
+        legacy_sha512=row[3],
+        hint=row[4],
+        created_at=row[5],
+        expires_at=row[6],
+        revoked_at=row[7],
+        imported=bool(row[8]),
+    )
+
+
+class PostgresKeyStore:
+    def __init__(self, database: PostgresDatabase) -> None:
+        self._db = database
+
+    async def open(self) -> None:
+        await self._db.open()
+
+    async def close(self) -> None:
+        await self._db.close()
+
+    async def create_application(self, application: Application) -> None:
+        async with self._db.connection() as c:
+            await c.execute(
+                "INSERT INTO applications (id, name, body) VALUES ($1, $2, $3)",
+                application.id,
+                application.name,
+                msgspec.json.encode(application).decode(),
+            )
+
+    async def _application(self, column: str, value: str) -> Application | None:
+        async with self._db.connection() as c:
+            body = await c.fetchval(
+                f"SELECT body FROM applications WHERE {column} = $1",  # noqa: S608 - fixed names
+                value,
+            )
+        return msgspec.json.decode(body, type=Application) if body is not None else None
+
+    async def application_by_name(self, name: str) -> Application | None:
+        return await self._application("name", name)
+
+    async def application_by_id(self, application_id: str) -> Application | None:
+        return await self._application("id", application_id)
+
+    async def list_applications(self) -> list[Application]:
+        async with self._db.connection() as c:
+            rows = await c.fetch("SELECT body FROM applications ORDER BY name")
+        return [msgspec.json.decode(row[0], type=Application) for row in rows]
+
+    async def update_application(self, application: Application) -> None:
+        async with self._db.connection() as c:
+            status = await c.execute(
+                "UPDATE applications SET body = $1 WHERE id = $2 AND name = $3",
+                msgspec.json.encode(application).decode(),
+                application.id,
+                application.name,
+            )
+        if status != "UPDATE 1":
+            raise KeyError(application.id)
+
+    async def add_key(self, key: ApiKey) -> None:
+        async with self._db.connection() as c:
+            await c.execute(
+                "INSERT INTO api_keys (id, application_id, digest, legacy_sha512, hint, "
+                "created_at, expires_at, revoked_at, imported) "
+                "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+                key.id,
+                key.application_id,
+                key.digest,
+                key.legacy_sha512,
+                key.hint,
+                key.created_at,
+                key.expires_at,
+                key.revoked_at,
+                key.imported,
+            )
+
+    async def _match(self, column: str, value: str, now: float) -> KeyMatch | None:
+        async with self._db.connection() as c:
+            row = await c.fetchrow(
+                f"SELECT {_KEY_COLUMNS}, a.body FROM api_keys k "  # noqa: S608 - fixed names
+                f"JOIN applications a ON a.id = k.application_id WHERE k.{column} = $1 " + _USABLE,
+                value,
+                now,
+            )
+        if row is None:
+            return None
+        return KeyMatch(_key_from_row(row), msgspec.json.decode(row[9], type=Application))
+
+    async def find_active_key(self, digest: str, now: float) -> KeyMatch | None:
+        return await self._match("digest", digest, now)
+
+    async def find_active_legacy_key(self, sha512_hex: str, now: float) -> KeyMatch | None:
+        return await self._match("legacy_sha512", sha512_hex, now)
+
+    async def upgrade_legacy_key(self, key_id: str, digest: str) -> None:
+        async with self._db.connection() as c:
+            await c.execute(
+                "UPDATE api_keys SET digest = $1, legacy_sha512 = NULL WHERE id = $2",
+                digest,
+                key_id,
+            )
+
+    async def has_imported_keys(self) -> bool:
+        async with self._db.connection() as c:
+            found = await c.fetchval("SELECT 1 FROM api_keys WHERE imported LIMIT 1")
+        return found is not None
+
+    async def revoke_key(self, key_id: str, when: float) -> bool:
+        async with self._db.connection() as c:
+            status = await c.execute(
+                "UPDATE api_keys SET revoked_at = $1 WHERE id = $2 AND revoked_at IS NULL",
+                when,
+                key_id,
+            )
+        return bool(status == "UPDATE 1")
+
+    async def list_keys(self) -> list[ApiKey]:
+        async with self._db.connection() as c:
+            rows = await c.fetch(
+                f"SELECT {_KEY_COLUMNS} FROM api_keys k ORDER BY k.created_at"  # noqa: S608
+            )
+        return [_key_from_row(row) for row in rows]
+
+
+def _month_start(day: dt.date) -> dt.date:
+    return day.replace(day=1)
+
+
+def _next_month(month: dt.date) -> dt.date:
+    return (month.replace(day=28) + dt.timedelta(days=4)).replace(day=1)
+
+
+def _epoch(day: dt.date) -> float:
+    return dt.datetime(day.year, day.month, day.day, tzinfo=dt.UTC).timestamp()
+
+
+def _partition_name(month: dt.date) -> str:
+    return f"calls_{month.year:04d}_{month.month:02d}"
+
+
+def _utc_day(timestamp: float) -> dt.date:
+    return dt.datetime.fromtimestamp(timestamp, dt.UTC).date()
+
+
+class PostgresJournalStore:
+    def __init__(self, database: PostgresDatabase) -> None:
+        self._db = database
+        self._partitions_checked = 0.0
+
+    async def open(self) -> None:
+        await self._db.open()
+        await self.ensure_partitions(time.time())
+
+    async def close(self) -> None:
+        await self._db.close()
+
+    async def ensure_partitions(self, now: float) -> list[str]:
+        """Make the partitions of this month and of :data:`MONTHS_AHEAD` months after it;
+        the names of those made now."""
+        made = []
+        month = _month_start(_utc_day(now))
+        async with self._db.connection() as c:
+            existing = {
+                row[0]
+                for row in await c.fetch(
+                    "SELECT c.relname FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid "
+                    "JOIN pg_class p ON p.oid = i.inhparent WHERE p.relname = 'calls'"
+                )
+            }
+            for _ in range(MONTHS_AHEAD + 1):
+                name = _partition_name(month)
+                if name not in existing:
+                    following = _next_month(month)
+                    await c.execute(
+                        f"CREATE TABLE IF NOT EXISTS {name} PARTITION OF calls "
+                        f"FOR VALUES FROM ({_epoch(month)!r}) TO ({_epoch(following)!r})"
+                    )
+                    made.append(name)
+                month = _next_month(month)
+        self._partitions_checked = now
+        if made:
+            log.info("journal_partitions_made", partitions=made)
+        return made
+
+    async def write_calls(self, records: Sequence[CallRecord]) -> None:
+        if not records:
+            return
+        now = time.time()
+        if now - self._partitions_checked > 3600:
+            await self.ensure_partitions(now)
+        rows = [msgspec.structs.astuple(record) for record in records]
+        daily = Counter(
+            (_utc_day(r.time), r.provider)
+            for r in records
+            if r.status == 200 and r.provider is not None
+        )
+        async with self._db.connection() as c, c.transaction():
+            await c.copy_records_to_table("calls", records=rows, columns=_CALL_FIELDS)
+            if daily:
+                await c.executemany(
+                    "INSERT INTO calls_daily (day, provider, calls) VALUES ($1, $2, $3) "
+                    "ON CONFLICT (day, provider) DO UPDATE "
+                    "SET calls = calls_daily.calls + excluded.calls",
+                    [(day, provider, count) for (day, provider), count in daily.items()],
+                )
+
+    async def count_successful_data_calls(self, since: float) -> int:
+        # Whole days from the daily counts; the day ``since`` falls in, from its rows.
+        first_day = _utc_day(since)
+        next_day = first_day + dt.timedelta(days=1)
+        async with self._db.connection() as c:
+            whole = await c.fetchval(
+                "SELECT coalesce(sum(calls), 0) FROM calls_daily WHERE day >= $1", next_day
+            )
+            partial = await c.fetchval(
+                "SELECT count(*) FROM calls WHERE time >= $1 AND time < $2 AND status = 200 "
+                "AND provider IS NOT NULL",
+                since,
+                _epoch(next_day),
+            )
+        return int(whole) + int(partial)
+
+    async def purge_calls(self, before: float) -> int:
+        """Drop the months wholly before ``before``, delete the older rows of the month it
+        falls in; the number of rows removed."""
+        cut_month = _month_start(_utc_day(before))
+        removed = 0
+        async with self._db.connection() as c, c.transaction():
+            partitions = await c.fetch(
+                "SELECT c.relname FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid "
+                "JOIN pg_class p ON p.oid = i.inhparent WHERE p.relname = 'calls'"
+            )
+            for (name,) in partitions:
+                if name == "calls_default" or name >= _partition_name(cut_month):
+                    continue
+                removed += int(await c.fetchval(f"SELECT count(*) FROM {name}"))  # noqa: S608
+                await c.execute(f"DROP TABLE {name}")
+            status = await c.execute("DELETE FROM calls WHERE time < $1", before)
+            removed += int(status.split()[-1])
+            # The daily counts follow: the days before the cut go, the day it falls in is
+            # counted again from the rows it keeps (at most one day of rows).
+            cut_day = _utc_day(before)
+            await c.execute("DELETE FROM calls_daily WHERE day <= $1", cut_day)
+            await c.execute(
+                "INSERT INTO calls_daily (day, provider, calls) "
+                "SELECT $1::date, provider, count(*) FROM calls "
+                "WHERE time >= $2 AND time < $3 AND status = 200 AND provider IS NOT NULL "
+                "GROUP BY provider",
+                cut_day,
+                _epoch(cut_day),
+                _epoch(cut_day + dt.timedelta(days=1)),
+            )
+        return removed
+
+    async def recent_calls(self, limit: int) -> list[CallRecord]:
+        async with self._db.connection() as c:
+            rows = await c.fetch(
+                f"SELECT {', '.join(_CALL_FIELDS)} FROM calls "  # noqa: S608
+                "ORDER BY row_id DESC LIMIT $1",
+                limit,
+            )
+        return [CallRecord(**dict(row)) for row in rows]
