@@ -35,12 +35,14 @@ from .responses import (
     METHOD_NOT_ALLOWED,
     NOT_FOUND,
     SERVICE_UNAVAILABLE,
+    STORE_UNAVAILABLE,
     error_response,
     json_response,
     request_id,
 )
 from .settings import HttpConfig, Settings, load_settings
-from .store import JournalStore, KeyStore, open_stores
+from .store import JournalStore, KeyStore, StoreUnavailable, open_stores
+from .store.schema import SchemaOutdated
 from .types import Call, Provider
 from .web import WebRoute, mount
 
@@ -192,8 +194,7 @@ class ApiApp:
         if a later plugin's ``startup`` fails. A failing start raises :class:`StartupError`.
         """
         self._started = True
-        await self.key_store.open()
-        await self.journal_store.open()
+        await self.connect_stores()
         failed: hooks.PluginFailure | None = None
         try:
             async with anyio.create_task_group() as task_group:
@@ -243,6 +244,21 @@ class ApiApp:
             raise StartupError(
                 [f"plugin {failed.plugin!r} failed to start ({type(failed.error).__name__})"]
             )
+
+    async def connect_stores(self) -> None:
+        """Open both stores, or neither: a store that cannot serve (unreachable, or at an
+        older schema) stops the start with one line."""
+        try:
+            await self.key_store.open()
+        except (SchemaOutdated, StoreUnavailable) as exc:
+            raise StartupError([f"[core] store: {exc}"]) from None
+        try:
+            await self.journal_store.open()
+        except BaseException as exc:
+            await self.key_store.close()
+            if isinstance(exc, SchemaOutdated | StoreUnavailable):
+                raise StartupError([f"[core] store: {exc}"]) from None
+            raise
 
     async def _stop(self, started: set[str], opened: list[Provider]) -> None:
         steps = [s for s in self.plan.for_phase(Phase.shutdown) if s.plugin in started]
@@ -320,10 +336,15 @@ class ApiApp:
 
     async def _stats_endpoint(self, request: Request) -> Response:
         cached = self._stats
+        headers = {"x-request-id": request_id(request)}
         if cached is None or cached[1] <= time.monotonic():
-            count = await self.journal_store.count_successful_data_calls(time.time() - STATS_WINDOW)
+            since = time.time() - STATS_WINDOW
+            try:
+                count = await self.journal_store.count_successful_data_calls(since)
+            except StoreUnavailable:
+                return error_response(STORE_UNAVAILABLE, 503, {**headers, "retry-after": "1"})
             cached = self._stats = (count, time.monotonic() + STATS_TTL)
-        return json_response(cached[0], headers={"x-request-id": request_id(request)})
+        return json_response(cached[0], headers=headers)
 
     def openapi(self) -> dict[str, Any]:
         if self._openapi is None:

@@ -52,8 +52,7 @@ class CommandContext:
     async def stores(self) -> AsyncIterator[Stores]:
         """The stores, open until the block ends."""
         app = self.app
-        await app.key_store.open()
-        await app.journal_store.open()
+        await app.connect_stores()  # StartupError (one line, status 2) when it cannot serve
         try:
             yield Stores(app.key_store, app.journal_store)
         finally:

@@ -135,6 +135,11 @@ METHOD_NOT_ALLOWED = ErrorBody(
     reason="This route does not accept this HTTP method",
     message="Cette méthode HTTP n'est pas acceptée sur cette ressource",
 )
+STORE_UNAVAILABLE = ErrorBody(
+    error="service_unavailable",
+    reason="The store is not available",
+    message="Le service est momentanément indisponible, veuillez réessayer",
+)
 SERVICE_UNAVAILABLE = ErrorBody(
     error="service_unavailable",
     reason="Data provider is not available",

@@ -3,7 +3,8 @@
 Keys travel in the ``X-Api-Key`` header only. A verified key is cached for a few seconds
 (``[core.auth] cache_ttl``), which bounds how long a revocation takes to apply; refusals are
 never cached, so a flood of random keys cannot grow memory, and a malformed key is refused
-before any store lookup.
+before any store lookup. When the store cannot be reached, keys verified within the TTL
+keep working and the others are answered 503 (never 500) until it is back.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from .. import keys
 from ..markers import hookimpl
 from ..responses import ACCESS_DENIED
 from ..settings import AuthConfig
-from ..store import KeyMatch, KeyStore
+from ..store import KeyMatch, KeyStore, StoreUnavailable
 from ..types import Call, Denial, Principal
 
 log = structlog.get_logger("api_particulier.keyauth")
@@ -27,6 +28,13 @@ KEY_IN_QUERY = Denial(
     error="access_denied",
     reason="API keys are accepted in the X-Api-Key header only",
     message="Votre jeton d'API doit être transmis dans l'en-tête X-Api-Key, jamais dans l'adresse",
+)
+KEY_STORE_UNAVAILABLE = Denial(
+    status=503,
+    error="service_unavailable",
+    reason="The store is not available",
+    message="Le service est momentanément indisponible, veuillez réessayer",
+    headers={"retry-after": "1"},
 )
 # Lower-cased: `?token=`, `?API-Key=`, `?apiKey=` … are all refused.
 _QUERY_KEY_NAMES = frozenset({"token", "api-key", "apikey", "api_key", "x-api-key"})
@@ -85,9 +93,13 @@ class KeyAuthPlugin:
         else:
             return ACCESS_DENIED
         digest = keys.digest(self._pepper, key)
-        match = await self._lookup(digest, now)
-        if match is None and imported:
-            match = await self._upgrade_legacy(key, digest, now)
+        try:
+            match = await self._lookup(digest, now)
+            if match is None and imported:
+                match = await self._upgrade_legacy(key, digest, now)
+        except StoreUnavailable as exc:
+            log.warning("key_store_unavailable", problem=str(exc))
+            return KEY_STORE_UNAVAILABLE
         if match is None or not match.key.is_active(now):
             return ACCESS_DENIED
         application = match.application
@@ -108,7 +120,10 @@ class KeyAuthPlugin:
     async def _has_imported_keys(self) -> bool:
         if not self._imported_keys and time.monotonic() - self._imported_checked > 60:
             self._imported_checked = time.monotonic()
-            self._imported_keys = await self._store.has_imported_keys()
+            try:
+                self._imported_keys = await self._store.has_imported_keys()
+            except StoreUnavailable:
+                return False  # asked again within a minute
         return self._imported_keys
 
     async def _lookup(self, digest: str, now: float) -> KeyMatch | None:

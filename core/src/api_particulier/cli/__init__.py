@@ -20,9 +20,9 @@ from ..logs import configure_logging
 from ..plan import Phase, build_plan, steps_from_manager
 from ..plugins import build_manager, load_enabled
 from ..settings import load_settings
-from . import apps, keys, maintenance, serve
+from . import apps, db, keys, maintenance, serve
 
-CORE_COMMANDS = ("serve", "keys", "apps", "plugins", "config", "journal")
+CORE_COMMANDS = ("serve", "keys", "apps", "plugins", "config", "journal", "db")
 
 
 def build_cli() -> click.Group:
@@ -44,6 +44,7 @@ def build_cli() -> click.Group:
     for command in (serve.serve, keys.keys, apps.apps, maintenance.plugins, maintenance.config):
         cli.add_command(command)
     cli.add_command(maintenance.journal)
+    cli.add_command(db.db)
     return cli
 
 

@@ -7,11 +7,14 @@ import os
 from collections.abc import Mapping
 from pathlib import Path
 
+import anyio.to_thread
+
 from ..errors import ConfigError
 from ..settings import ENV_PREFIX, Settings
 from .base import JournalStore, KeyStore, StoreUnavailable
 from .models import ApiKey, Application, KeyMatch
-from .sqlite import SQLiteJournalStore, SQLiteKeyStore
+from .schema import JOURNAL, KEYS, BranchState
+from .sqlite import SQLiteJournalStore, SQLiteKeyStore, sqlite_schema
 
 __all__ = [
     "ApiKey",
@@ -20,6 +23,7 @@ __all__ = [
     "KeyMatch",
     "KeyStore",
     "StoreUnavailable",
+    "migrate",
     "open_stores",
     "store_url",
 ]
@@ -43,6 +47,32 @@ def is_postgresql(url: str) -> bool:
     return url.startswith(_POSTGRES_SCHEMES)
 
 
+def sqlite_directory(settings: Settings, url: str) -> Path:
+    """The directory of an SQLite store's two files."""
+    if url == "sqlite":
+        return settings.data_dir
+    if url.startswith("sqlite:///"):
+        return Path(url.removeprefix("sqlite:///"))
+    raise ConfigError(
+        ['[core] store: unsupported store (use "sqlite", sqlite:///DIR or postgresql://…)']
+    )
+
+
+async def migrate(settings: Settings, *, apply: bool) -> list[BranchState]:
+    """Where each branch of the store's schema is (before upgrading it, with ``apply``).
+    Raises :class:`StoreUnavailable` when the store cannot be reached."""
+    url = store_url(settings)
+    if is_postgresql(url):
+        from .postgresql import run_migrations
+
+        return await run_migrations(url, apply=apply, check=False)
+    base = sqlite_directory(settings, url)
+    found: list[BranchState] = []
+    for branch, name in ((KEYS, "keys.sqlite3"), (JOURNAL, "journal.sqlite3")):
+        found += await anyio.to_thread.run_sync(sqlite_schema, base / name, branch, apply)
+    return found
+
+
 def open_stores(settings: Settings) -> tuple[KeyStore, JournalStore]:
     """Build the stores named by the settings (not yet connected)."""
     url = store_url(settings)
@@ -54,14 +84,7 @@ def open_stores(settings: Settings) -> tuple[KeyStore, JournalStore]:
             url, min_size=pool.min_connections, max_size=pool.max_connections
         )
         return PostgresKeyStore(database), PostgresJournalStore(database)
-    if url == "sqlite":
-        base = settings.data_dir
-    elif url.startswith("sqlite:///"):
-        base = Path(url.removeprefix("sqlite:///"))
-    else:
-        raise ConfigError(
-            ['[core] store: unsupported store (use "sqlite", sqlite:///DIR or postgresql://…)']
-        )
+    base = sqlite_directory(settings, url)
     durable = settings.core.journal.mode == "required"
     return (
         SQLiteKeyStore(base / "keys.sqlite3"),

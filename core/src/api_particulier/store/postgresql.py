@@ -18,8 +18,9 @@ import time
 from collections import Counter
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
+import anyio
 import asyncpg
 import msgspec
 import sqlalchemy as sa
@@ -30,14 +31,24 @@ from sqlalchemy.ext.asyncio import create_async_engine
 from ..types import CallRecord
 from .base import StoreUnavailable
 from .models import ApiKey, Application, KeyMatch
-from .schema import JOURNAL, KEYS, require_current, upgrade
+from .schema import JOURNAL, KEYS, BranchState, require_current, states, upgrade
 
 log = structlog.get_logger("api_particulier.store")
 
 BRANCHES = (KEYS, JOURNAL)
 # Months of journal partitions kept ready ahead of the current one.
 MONTHS_AHEAD = 2
-_UNREACHABLE = (OSError, asyncpg.PostgresConnectionError, asyncpg.CannotConnectNowError)
+# What a database that went away looks like to asyncpg: refused or reset sockets, a
+# connection it closed (08xxx), an administrator's shutdown (57xxx), a protocol left
+# half-way by a dropped socket.
+_UNREACHABLE = (
+    OSError,
+    TimeoutError,
+    asyncpg.PostgresConnectionError,
+    asyncpg.OperatorInterventionError,
+    asyncpg.InterfaceError,
+    asyncpg.InternalClientError,
+)
 
 _KEY_COLUMNS = (
     "k.id, k.application_id, k.digest, k.legacy_sha512, k.hint, k.created_at, "
@@ -59,17 +70,17 @@ def sqlalchemy_url(url: str) -> str:
     return f"postgresql+asyncpg://{rest}"
 
 
-async def run_migrations(url: str, *, apply: bool) -> list[Any]:
-    """Upgrade the schema (``apply``) or check that it is current; the branch states."""
+async def run_migrations(url: str, *, apply: bool, check: bool = True) -> list[BranchState]:
+    """The branches' states: before upgrading them (``apply``), or as they are — raising
+    :class:`SchemaOutdated` when one is behind, with ``check``."""
     engine = create_async_engine(sqlalchemy_url(url), poolclass=sa.NullPool)
     try:
         async with engine.connect() as connection:
             if apply:
                 return await connection.run_sync(lambda c: upgrade(c, BRANCHES))
-            from .schema import states
-
             found = await connection.run_sync(lambda c: states(c, BRANCHES))
-            await connection.run_sync(lambda c: require_current(c, BRANCHES))
+            if check:
+                await connection.run_sync(lambda c: require_current(c, BRANCHES))
             return found
     except _UNREACHABLE as exc:
         raise StoreUnavailable(f"PostgreSQL is not reachable ({type(exc).__name__})") from None
@@ -88,26 +99,33 @@ class PostgresDatabase:
         self._users = 0
 
     async def open(self) -> None:
+        """Check the schema and open the pool (once); raises :class:`SchemaOutdated` or
+        :class:`StoreUnavailable`."""
+        if self._pool is None:
+            await run_migrations(self._url, apply=False)
+            try:
+                self._pool = await asyncpg.create_pool(
+                    self._url,
+                    min_size=self._min_size,
+                    max_size=self._max_size,
+                    init=_init_connection,
+                )
+            except _UNREACHABLE as exc:
+                raise StoreUnavailable(
+                    f"PostgreSQL is not reachable ({type(exc).__name__})"
+                ) from None
         self._users += 1
-        if self._pool is not None:
-            return
-        await run_migrations(self._url, apply=False)
-        try:
-            self._pool = await asyncpg.create_pool(
-                self._url,
-                min_size=self._min_size,
-                max_size=self._max_size,
-                init=_init_connection,
-            )
-        except _UNREACHABLE as exc:
-            self._users -= 1
-            raise StoreUnavailable(f"PostgreSQL is not reachable ({type(exc).__name__})") from None
 
     async def close(self) -> None:
         self._users -= 1
         if self._users <= 0 and self._pool is not None:
             pool, self._pool = self._pool, None
-            await pool.close()
+            # A graceful close waits for every connection; one stuck on a dead socket would
+            # hold the shutdown forever.
+            with anyio.move_on_after(5):
+                await pool.close()
+                return
+            pool.terminate()
 
     @asynccontextmanager
     async def connection(self) -> AsyncIterator[PoolConnection]:
@@ -115,8 +133,13 @@ class PostgresDatabase:
             raise StoreUnavailable("the store is not open")
         try:
             async with self._pool.acquire(timeout=5) as connection:
-                yield connection
-        except (*_UNREACHABLE, TimeoutError, asyncpg.InterfaceError) as exc:
+                try:
+                    yield connection
+                except _UNREACHABLE:
+                    # Not given back to the pool as it is: the next caller gets a new one.
+                    connection.terminate()
+                    raise
+        except _UNREACHABLE as exc:
             raise StoreUnavailable(f"PostgreSQL is not reachable ({type(exc).__name__})") from None
 
 
@@ -282,7 +305,11 @@ class PostgresJournalStore:
 
     async def open(self) -> None:
         await self._db.open()
-        await self.ensure_partitions(time.time())
+        try:
+            await self.ensure_partitions(time.time())
+        except BaseException:
+            await self._db.close()
+            raise
 
     async def close(self) -> None:
         await self._db.close()

@@ -63,16 +63,21 @@ def _branch_revisions(script: ScriptDirectory, branch: str) -> set[str]:
     return {r.revision for r in script.iterate_revisions(f"{branch}@head", "base")}
 
 
+def head(branch: str) -> str:
+    """The revision this release needs for ``branch``."""
+    revision = _script().get_revision(f"{branch}@head")
+    assert revision is not None
+    return revision.revision
+
+
 def states(connection: sa.Connection, branches: Sequence[str]) -> list[BranchState]:
     """Where each branch of this database is, and where this release needs it."""
     script = _script()
     current = set(MigrationContext.configure(connection).get_current_heads())
     found = []
     for branch in branches:
-        head = script.get_revision(f"{branch}@head")
-        assert head is not None
         mine = current & _branch_revisions(script, branch)
-        found.append(BranchState(branch, next(iter(mine), None), head.revision))
+        found.append(BranchState(branch, next(iter(mine), None), head(branch)))
     return found
 
 

@@ -20,7 +20,7 @@ import sqlalchemy as sa
 
 from ..types import CallRecord
 from .models import ApiKey, Application, KeyMatch
-from .schema import JOURNAL, KEYS, upgrade
+from .schema import JOURNAL, KEYS, BranchState, head, states, upgrade
 
 T = TypeVar("T")
 
@@ -38,13 +38,16 @@ _KEY_COLUMNS = (
 )
 
 
-def _migrate(path: Path, branch: str) -> None:
-    """Bring the database file to this release's schema (the embedded mode upgrades
-    itself; see schema.py)."""
+def sqlite_schema(path: Path, branch: str, apply: bool) -> list[BranchState]:
+    """Where the file's schema is (before bringing it to this release's, with ``apply``:
+    the embedded mode upgrades itself). A file that does not exist is not made to tell."""
+    if not apply and not path.exists():
+        return [BranchState(branch, None, head(branch))]
+    path.parent.mkdir(parents=True, exist_ok=True)
     engine = sa.create_engine(f"sqlite:///{path}", poolclass=sa.NullPool)
     try:
         with engine.connect() as connection:
-            upgrade(connection, [branch])
+            return upgrade(connection, [branch]) if apply else states(connection, [branch])
     finally:
         engine.dispose()
 
@@ -62,7 +65,7 @@ class _Database:
 
     def _connect(self) -> None:
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        _migrate(self.path, self._branch)
+        sqlite_schema(self.path, self._branch, apply=True)
         connection = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None)
         connection.execute("PRAGMA journal_mode=WAL")
         connection.execute(f"PRAGMA synchronous={self._synchronous}")

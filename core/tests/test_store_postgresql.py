@@ -1,0 +1,163 @@
+"""The service on a PostgreSQL store, against real servers: the schema commands, the refusal
+to serve an older schema, calls end to end, and PostgreSQL stopped under load."""
+
+from __future__ import annotations
+
+import shutil
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+
+import anyio
+import pytest
+from api_particulier.app import StartupError, create_app
+from api_particulier.cli import main
+from api_particulier.store.postgresql import run_migrations
+from api_particulier.testing import (
+    GOOD_PARAMS,
+    EchoProvider,
+    PostgresServer,
+    app_client,
+    make_settings,
+)
+from api_particulier.testing.postgres import SKIP_REASON, server_binaries
+
+pytestmark = pytest.mark.anyio
+
+
+def run_cli(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
+    status = main(list(argv))
+    captured = capsys.readouterr()
+    return status, captured.out, captured.err
+
+
+def test_db_status_and_upgrade_through_the_environment(
+    postgres_url: str,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    monkeypatch.setenv("API_PARTICULIER_DATA_DIR", str(tmp_path))
+    monkeypatch.setenv("API_PARTICULIER_DATABASE_URL", postgres_url)
+
+    status, out, _ = run_cli(capsys, "db", "status")
+    assert status == 1
+    assert "keys: empty, this release needs keys_0001" in out
+    assert "journal: empty, this release needs journal_0001" in out
+    assert "run `api-particulier db upgrade`" in out
+
+    # An older schema is refused with one line naming the command, by commands as by serve.
+    status, out, err = run_cli(capsys, "keys", "list")
+    assert status == 2
+    refusal = err.strip().splitlines()[-1]  # after the embedded pepper's warning
+    assert refusal.startswith("configuration error: [core] store: ")
+    assert "api-particulier db upgrade" in refusal
+    assert postgres_url not in err
+
+    status, out, _ = run_cli(capsys, "db", "upgrade")
+    assert status == 0
+    assert "keys: empty -> keys_0001" in out
+    assert "journal: empty -> journal_0001" in out
+
+    status, out, _ = run_cli(capsys, "db", "status")
+    assert status == 0
+    assert "keys: keys_0001 (current)" in out
+    status, out, _ = run_cli(capsys, "db", "upgrade")
+    assert "keys: at keys_0001, nothing to do" in out
+
+    # Nothing was written in the data directory: the store is PostgreSQL's.
+    assert not list(tmp_path.glob("*.sqlite3"))
+
+
+async def test_a_store_at_an_older_schema_refuses_to_start(
+    postgres_url: str, tmp_path: Path
+) -> None:
+    app = create_app(make_settings(tmp_path, store=postgres_url), plugins={})
+    with pytest.raises(StartupError) as refused:
+        async with app.running():
+            pass
+    (problem,) = refused.value.problems
+    assert "api-particulier db upgrade" in problem
+    assert postgres_url not in problem
+
+
+async def test_calls_end_to_end_on_postgresql(postgres_url: str, tmp_path: Path) -> None:
+    await run_migrations(postgres_url, apply=True)
+    settings = make_settings(tmp_path, enabled=["echo"], store=postgres_url, auth={"cache_ttl": 0})
+    async with app_client(settings, plugins={"echo": EchoProvider()}) as client:
+        key = await client.key(["echo_nom"])
+        for _ in range(3):
+            answer = await client.http.get(
+                EchoProvider.path, params=GOOD_PARAMS, headers={"X-Api-Key": key}
+            )
+            assert answer.status_code == 200
+        await client.app.journal.flush()
+        rows = await client.app.journal_store.recent_calls(10)
+        assert [row.status for row in rows] == [200, 200, 200]
+        stats = await client.http.get("/api/stats")
+        assert stats.json() == 3
+
+        (stored,) = await client.app.key_store.list_keys()
+        assert await client.app.key_store.revoke_key(stored.id, 0.0)
+        refused = await client.http.get(
+            EchoProvider.path, params=GOOD_PARAMS, headers={"X-Api-Key": key}
+        )
+        assert refused.status_code == 401
+
+
+@pytest.fixture
+def own_postgres() -> Iterator[PostgresServer]:
+    """A server of the test's own, to stop and start again."""
+    if server_binaries() is None:
+        pytest.skip(SKIP_REASON)
+    directory = Path(tempfile.mkdtemp(prefix="api-particulier-postgres-"))
+    server = PostgresServer(directory)
+    try:
+        server.start()
+        yield server
+    finally:
+        server.stop()
+        shutil.rmtree(directory, ignore_errors=True)
+
+
+async def test_postgresql_stopped_then_back(own_postgres: PostgresServer, tmp_path: Path) -> None:
+    await run_migrations(own_postgres.url, apply=True)
+    settings = make_settings(
+        tmp_path, enabled=["echo"], store=own_postgres.url, auth={"cache_ttl": 300}
+    )
+    provider = EchoProvider()
+    async with app_client(settings, plugins={"echo": provider}) as client:
+        known = await client.key(["echo_nom"])
+        other = await client.key(["echo_nom"])
+
+        async def ask(key: str) -> int:
+            answer = await client.http.get(
+                EchoProvider.path, params=GOOD_PARAMS, headers={"X-Api-Key": key}
+            )
+            return answer.status_code
+
+        assert await ask(known) == 200  # verified: cached for cache_ttl
+        own_postgres.stop()
+
+        assert [await ask(known) for _ in range(5)] == [200] * 5
+        calls_before = len(provider.calls)
+        refused = await client.http.get(
+            EchoProvider.path, params=GOOD_PARAMS, headers={"X-Api-Key": other}
+        )
+        assert refused.status_code == 503
+        assert refused.json()["error"] == "service_unavailable"
+        assert refused.headers["retry-after"] == "1"
+        assert len(provider.calls) == calls_before  # the provider was not called
+        assert (await client.http.get("/api/stats")).status_code in (200, 503)
+
+        own_postgres.start()
+        for _ in range(150):  # the pool reconnects on its own: no restart
+            if await ask(other) == 200:
+                break
+            await anyio.sleep(0.2)
+        assert await ask(other) == 200
+        await client.app.journal.flush()
+        rows = await client.app.journal_store.recent_calls(100)
+        # Every request got its row: 1 + 5 while cached, the refusal, then the retries.
+        assert [row.status for row in rows].count(200) >= 7
+        assert 503 in [row.status for row in rows]
