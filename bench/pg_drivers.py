@@ -65,9 +65,7 @@ async def seed(url: str) -> list[str]:
     connection = await asyncpg.connect(url)
     await connection.execute(SCHEMA)
     body = '{"scopes": ["dgfip_rfr"], "name": "bench", "settings": {}}'
-    await connection.execute(
-        "INSERT INTO applications VALUES ('a1', 'bench', $1::jsonb)", body
-    )
+    await connection.execute("INSERT INTO applications VALUES ('a1', 'bench', $1::jsonb)", body)
     digests = [uuid.uuid4().hex * 2 for _ in range(KEYS)]
     await connection.executemany(
         "INSERT INTO api_keys VALUES ($1, 'a1', $2, 'h', 0, NULL, NULL)",
@@ -90,6 +88,10 @@ async def timed(seconds: float, operation: Callable[[int], Awaitable[int]]) -> t
     return wall / units * 1e6, (time.process_time() - cpu) / units * 1e6
 
 
+def figures(lookup: float, lookup_cpu: float, row: float, row_cpu: float) -> dict[str, float]:
+    return {"lookup": lookup, "lookup cpu": lookup_cpu, "row": row, "row cpu": row_cpu}
+
+
 async def asyncpg_case(url: str, digests: list[str], seconds: float) -> dict[str, float]:
     connection = await asyncpg.connect(url)
     lookup = await connection.prepare(LOOKUP_PG.format("$1"))
@@ -107,7 +109,7 @@ async def asyncpg_case(url: str, digests: list[str], seconds: float) -> dict[str
     lookup_wall, lookup_cpu = await timed(seconds, find)
     write_wall, write_cpu = await timed(seconds, write)
     await connection.close()
-    return {"lookup": lookup_wall, "lookup cpu": lookup_cpu, "row": write_wall, "row cpu": write_cpu}
+    return figures(lookup_wall, lookup_cpu, write_wall, write_cpu)
 
 
 async def psycopg_case(url: str, digests: list[str], seconds: float) -> dict[str, float]:
@@ -122,16 +124,19 @@ async def psycopg_case(url: str, digests: list[str], seconds: float) -> dict[str
         return 1
 
     async def write(step: int) -> int:
-        async with connection.transaction(), connection.cursor() as cursor:
-            async with cursor.copy(copy) as writer:
-                for row in rows(BATCH):
-                    await writer.write_row(row)
+        async with (
+            connection.transaction(),
+            connection.cursor() as cursor,
+            cursor.copy(copy) as writer,
+        ):
+            for row in rows(BATCH):
+                await writer.write_row(row)
         return BATCH
 
     lookup_wall, lookup_cpu = await timed(seconds, find)
     write_wall, write_cpu = await timed(seconds, write)
     await connection.close()
-    return {"lookup": lookup_wall, "lookup cpu": lookup_cpu, "row": write_wall, "row cpu": write_cpu}
+    return figures(lookup_wall, lookup_cpu, write_wall, write_cpu)
 
 
 def main() -> None:
@@ -161,7 +166,8 @@ def main() -> None:
         )
     base = medians["asyncpg"]
     ratios = {part: medians["psycopg"][part] / base[part] for part in base}
-    print("psycopg ÷ asyncpg: " + ", ".join(f"{part} {value:.2f}" for part, value in ratios.items()))
+    shown = ", ".join(f"{part} {value:.2f}" for part, value in ratios.items())
+    print(f"psycopg ÷ asyncpg: {shown}")
 
 
 if __name__ == "__main__":

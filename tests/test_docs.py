@@ -84,3 +84,26 @@ def test_plan_phases_are_the_hookspecs() -> None:
     from api_particulier.plan import Phase
 
     assert sorted(phase.name for phase in Phase) == SPECS
+
+
+def test_the_deployment_example_configures_postgresql_and_redis(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from api_particulier.app import create_app
+    from api_particulier.settings import load_settings
+    from api_particulier.store import store_url
+    from api_particulier.store.postgresql import PostgresKeyStore
+
+    text = (DOCS / "deploy.md").read_text(encoding="utf-8")
+    (example,) = re.findall(r"```toml\n(.*?)```", text, re.S)
+    path = tmp_path / "config.toml"
+    path.write_text(example, encoding="utf-8")
+    url = "postgresql://api_particulier:secret@db.internal:5432/api_particulier"
+    monkeypatch.setenv("API_PARTICULIER_DATABASE_URL", url)
+    monkeypatch.setenv("API_PARTICULIER_PEPPER", "p" * 40)
+    monkeypatch.setenv("API_PARTICULIER_REDIS_URL", "redis://:secret@127.0.0.1:1/0")
+    settings = load_settings(str(path), environ={})
+    assert store_url(settings) == url
+    app = create_app(settings)  # every table checked by its plugin; nothing is connected
+    assert isinstance(app.key_store, PostgresKeyStore)
+    assert settings.core.auth.pepper is not None

@@ -23,10 +23,9 @@ from api_particulier.testing import (
     app_client,
     make_settings,
 )
+from api_particulier.testing.redis import RedisServer, free_port
 from api_particulier_ratelimit.plugin import RateLimitPlugin
 from redis.asyncio import Redis
-
-from .redis_server import RedisServer, free_port
 
 pytestmark = pytest.mark.anyio
 

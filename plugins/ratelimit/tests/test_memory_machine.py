@@ -8,6 +8,7 @@ import asyncio
 from typing import Any
 
 from api_particulier.testing import FakeClock
+from api_particulier.testing.redis import free_port
 from api_particulier_ratelimit.backends import Limiter, MemoryBackend
 from api_particulier_ratelimit.config import RateLimitConfig
 from api_particulier_ratelimit.headers import rate_limit_headers, retry_after
@@ -25,7 +26,6 @@ from hypothesis.stateful import (
 from redis.asyncio import Redis
 
 from .model import ReferenceLog, busiest_window
-from .redis_server import free_port
 
 KEYS = ("a", "b", "c")
 WINDOW = 1.0

@@ -31,9 +31,9 @@ from api_particulier import admin
 from api_particulier.keys import load_pepper
 from api_particulier.settings import load_settings
 from api_particulier.store import open_stores
+from api_particulier.testing.redis import RedisServer, free_port
 
 from .model import busiest_window
-from .redis_server import RedisServer, free_port
 
 pytestmark = pytest.mark.anyio
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
+from api_particulier.testing.redis import RedisServer
 from api_particulier_ratelimit.config import RateLimitConfig
 from api_particulier_ratelimit.redis_limiter import RedisLimiter
 from api_particulier_ratelimit.window import Decision
@@ -25,7 +26,6 @@ from hypothesis.stateful import (
 from redis.asyncio import Redis
 
 from .model import ReferenceLog, busiest_window
-from .redis_server import RedisServer
 
 KEYS = ("a", "b")
 WINDOW_US = 50_000

@@ -1,0 +1,218 @@
+"""Two `serve` processes, each with its own data directory, on one PostgreSQL and one Redis:
+the production topology of docs/deploy.md, with real servers.
+
+- a key made by the command line works on both;
+- revoked through one host's command line, it is refused by the other within cache_ttl;
+- the 20 calls per second of a key hold across both (admissions read from the journal);
+- exactly one journal row per request sent to either, and /api/stats counts both.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+import asyncpg
+import httpx
+from api_particulier.testing import RedisServer
+from api_particulier.testing.redis import free_port
+
+PEPPER = "a-pepper-shared-by-every-host-of-the-deployment-0123"
+NOTICE = "/api/v2/avis-imposition?numeroFiscal=1111111111111&referenceAvis=1111111111111"
+QUOTA = 20
+CACHE_TTL = 1.0
+SECONDS = 4.0
+
+
+@dataclass
+class Host:
+    data_dir: Path
+    config: Path
+    env: dict[str, str]
+
+
+def make_host(root: Path, index: int, database_url: str, redis_url: str) -> Host:
+    data_dir = root / f"host-{index}"
+    data_dir.mkdir()
+    config = data_dir / "config.toml"
+    config.write_text(
+        f"""
+enabled = ["dgfip", "ratelimit"]
+
+[core]
+data_dir = "{data_dir}"
+create_demo_key = false
+log_level = "warning"
+
+[core.auth]
+cache_ttl = {CACHE_TTL}
+
+[core.journal]
+flush_interval = 0.05
+
+[plugins.ratelimit]
+backend = "redis"
+quota = {QUOTA}
+replicas = 2
+""",
+        encoding="utf-8",
+    )
+    env = {k: v for k, v in os.environ.items() if not k.startswith("API_PARTICULIER_")}
+    env.update(
+        API_PARTICULIER_CONFIG=str(config),
+        API_PARTICULIER_PEPPER=PEPPER,
+        API_PARTICULIER_DATABASE_URL=database_url,
+        API_PARTICULIER_REDIS_URL=redis_url,
+    )
+    return Host(data_dir, config, env)
+
+
+def cli(host: Host, *argv: str) -> str:
+    done = subprocess.run(
+        [sys.executable, "-m", "api_particulier", *argv],
+        env=host.env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.returncode == 0, done.stderr
+    return done.stdout
+
+
+@contextmanager
+def serving(hosts: list[Host]) -> Iterator[list[str]]:
+    processes = []
+    urls = []
+    try:
+        for host in hosts:
+            port = free_port()
+            log = (host.data_dir / "serve.log").open("wb")
+            processes.append(
+                subprocess.Popen(
+                    [sys.executable, "-m", "api_particulier", "serve", "--port", str(port)],
+                    env=host.env,
+                    stdout=log,
+                    stderr=subprocess.STDOUT,
+                )
+            )
+            log.close()
+            urls.append(f"http://127.0.0.1:{port}")
+        deadline = time.monotonic() + 60
+        for url, process in zip(urls, processes, strict=True):
+            while True:
+                assert process.poll() is None, "a host exited at start"
+                try:
+                    if httpx.get(url + "/api/ping", timeout=1).status_code == 200:
+                        break
+                except httpx.HTTPError:
+                    pass
+                assert time.monotonic() < deadline, "a host did not start"
+                time.sleep(0.05)
+        yield urls
+    finally:
+        for process in processes:
+            if process.poll() is None:
+                process.send_signal(signal.SIGTERM)  # a clean stop writes the pending rows
+        for process in processes:
+            try:
+                process.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
+
+
+async def hammer(urls: list[str], key: str, seconds: float) -> list[int]:
+    statuses: list[int] = []
+    stop = time.monotonic() + seconds
+    async with httpx.AsyncClient(timeout=10) as http:
+
+        async def worker(base: str) -> None:
+            while time.monotonic() < stop:
+                response = await http.get(base + NOTICE, headers={"X-Api-Key": key})
+                statuses.append(response.status_code)
+
+        await asyncio.gather(*(worker(url) for url in urls for _ in range(4)))
+    return statuses
+
+
+def certainly_in_one_second(admissions: list[tuple[float, float]]) -> int:
+    """The most admissions whose whole [end - latency, end] fits in one second."""
+    intervals = sorted((end - latency, end) for end, latency in admissions)
+    best = 0
+    for index, (start, _) in enumerate(intervals):
+        best = max(best, sum(1 for _, end in intervals[index:] if end < start + 1.0))
+    return best
+
+
+async def journal_rows(database_url: str) -> list[asyncpg.Record]:
+    connection = await asyncpg.connect(database_url)
+    try:
+        return await connection.fetch("SELECT key_id, status, time, latency_ms, route FROM calls")
+    finally:
+        await connection.close()
+
+
+def test_two_hosts_on_one_postgresql_and_one_redis(
+    tmp_path: Path, postgres_url: str, redis_server: RedisServer
+) -> None:
+    hosts = [make_host(tmp_path, i, postgres_url, redis_server.url) for i in (1, 2)]
+    cli(hosts[0], "db", "upgrade")
+    made = cli(
+        hosts[0], "keys", "create", "--name", "mairie", "--scope", "dgfip_annee_impot"
+    ).splitlines()
+    key = made[-1]
+    key_id = made[-2].split()[2].rstrip(";")
+
+    sent = 0
+    with serving(hosts) as urls:
+        # The key made on host 1's command line works on both hosts.
+        for url in urls:
+            answer = httpx.get(url + NOTICE, headers={"X-Api-Key": key}, timeout=10)
+            sent += 1
+            assert answer.status_code == 200, answer.text
+            assert "anneeImpots" in answer.json()
+
+        # The rate limit holds across both hosts.
+        statuses = asyncio.run(hammer(urls, key, SECONDS))
+        sent += len(statuses)
+        assert set(statuses) <= {200, 429}
+        assert statuses.count(429) > 0
+
+        # Revoked through host 2's command line: host 1 refuses it within cache_ttl.
+        time.sleep(1.1)  # out of the rate limit's window
+        cli(hosts[1], "keys", "revoke", key_id)
+        revoked_at = time.monotonic()
+        while True:
+            answer = httpx.get(urls[0] + NOTICE, headers={"X-Api-Key": key}, timeout=10)
+            sent += 1
+            if answer.status_code == 401:
+                break
+            assert answer.status_code in (200, 429)
+            assert time.monotonic() - revoked_at < CACHE_TTL + 1.0, "still accepted"
+            time.sleep(0.05)
+        refusal_delay = time.monotonic() - revoked_at
+        assert refusal_delay <= CACHE_TTL + 1.0
+
+        stats_before_stop = httpx.get(urls[1] + "/api/stats", timeout=10).json()
+
+    rows = asyncio.run(journal_rows(postgres_url))
+    data_rows = [r for r in rows if r["route"] == "/api/v2/avis-imposition"]
+    # Exactly one row per request sent to either host, written before each host stopped.
+    assert len(data_rows) == sent
+    admissions = [(r["time"], r["latency_ms"] / 1000) for r in data_rows if r["status"] == 200]
+    assert certainly_in_one_second(admissions) <= QUOTA
+    assert len(admissions) >= QUOTA * (SECONDS - 1)
+    # /api/stats counted the successful calls of both hosts (those journaled when asked).
+    assert 2 <= stats_before_stop <= len(admissions)
+
+    # Started again, a host reads every row of both from the daily counts.
+    with serving(hosts[:1]) as urls:
+        assert httpx.get(urls[0] + "/api/stats", timeout=10).json() == len(admissions)
