@@ -20,9 +20,9 @@ from ..logs import configure_logging
 from ..plan import Phase, build_plan, steps_from_manager
 from ..plugins import build_manager, load_enabled
 from ..settings import load_settings
-from . import apps, db, keys, maintenance, serve
+from . import apps, db, keys, maintenance, serve, store
 
-CORE_COMMANDS = ("serve", "keys", "apps", "plugins", "config", "journal", "db")
+CORE_COMMANDS = ("serve", "keys", "apps", "plugins", "config", "journal", "db", "store")
 
 
 def build_cli() -> click.Group:
@@ -45,6 +45,7 @@ def build_cli() -> click.Group:
         cli.add_command(command)
     cli.add_command(maintenance.journal)
     cli.add_command(db.db)
+    cli.add_command(store.store)
     return cli
 
 

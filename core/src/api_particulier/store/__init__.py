@@ -58,10 +58,11 @@ def sqlite_directory(settings: Settings, url: str) -> Path:
     )
 
 
-async def migrate(settings: Settings, *, apply: bool) -> list[BranchState]:
-    """Where each branch of the store's schema is (before upgrading it, with ``apply``).
-    Raises :class:`StoreUnavailable` when the store cannot be reached."""
-    url = store_url(settings)
+async def migrate(settings: Settings, *, apply: bool, url: str | None = None) -> list[BranchState]:
+    """Where each branch of the store's schema is (before upgrading it, with ``apply``):
+    the configured store's, or the one at ``url``. Raises :class:`StoreUnavailable` when
+    the store cannot be reached."""
+    url = url or store_url(settings)
     if is_postgresql(url):
         from .postgresql import run_migrations
 
@@ -73,9 +74,9 @@ async def migrate(settings: Settings, *, apply: bool) -> list[BranchState]:
     return found
 
 
-def open_stores(settings: Settings) -> tuple[KeyStore, JournalStore]:
-    """Build the stores named by the settings (not yet connected)."""
-    url = store_url(settings)
+def open_stores(settings: Settings, url: str | None = None) -> tuple[KeyStore, JournalStore]:
+    """Build the stores named by the settings, or by ``url`` (not yet connected)."""
+    url = url or store_url(settings)
     if is_postgresql(url):
         from .postgresql import PostgresDatabase, PostgresJournalStore, PostgresKeyStore
 

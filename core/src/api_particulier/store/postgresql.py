@@ -420,3 +420,22 @@ class PostgresJournalStore:
                 limit,
             )
         return [CallRecord(**dict(row)) for row in rows]
+
+    async def oldest_call_time(self) -> float | None:
+        async with self._db.connection() as c:
+            oldest = await c.fetchval("SELECT min(time) FROM calls")
+        return None if oldest is None else float(oldest)
+
+    async def calls_between(self, start: float, end: float) -> list[CallRecord]:
+        async with self._db.connection() as c:
+            rows = await c.fetch(
+                f"SELECT {', '.join(_CALL_FIELDS)} FROM calls "  # noqa: S608
+                "WHERE time >= $1 AND time < $2 ORDER BY time, row_id",
+                start,
+                end,
+            )
+        return [CallRecord(**dict(row)) for row in rows]
+
+    async def count_calls(self) -> int:
+        async with self._db.connection() as c:
+            return int(await c.fetchval("SELECT count(*) FROM calls"))

@@ -315,9 +315,31 @@ class SQLiteJournalStore:
                 (limit,),
             ).fetchall()
         )
-        fields = CallRecord.__struct_fields__
-        # SQLite gives booleans back as integers: converted leniently.
-        return [
-            msgspec.convert(dict(zip(fields, row, strict=True)), CallRecord, strict=False)
-            for row in rows
-        ]
+        return _records(rows)
+
+    async def oldest_call_time(self) -> float | None:
+        row = await self._db.arun(lambda c: c.execute("SELECT min(time) FROM calls").fetchone())
+        return None if row[0] is None else float(row[0])
+
+    async def calls_between(self, start: float, end: float) -> list[CallRecord]:
+        rows = await self._db.arun(
+            lambda c: c.execute(
+                f"SELECT {_CALL_COLUMNS} FROM calls WHERE time >= ? AND time < ? "  # noqa: S608
+                "ORDER BY time, row_id",
+                (start, end),
+            ).fetchall()
+        )
+        return _records(rows)
+
+    async def count_calls(self) -> int:
+        row = await self._db.arun(lambda c: c.execute("SELECT count(*) FROM calls").fetchone())
+        return int(row[0])
+
+
+def _records(rows: list[Any]) -> list[CallRecord]:
+    fields = CallRecord.__struct_fields__
+    # SQLite gives booleans back as integers: converted leniently.
+    return [
+        msgspec.convert(dict(zip(fields, row, strict=True)), CallRecord, strict=False)
+        for row in rows
+    ]
