@@ -72,6 +72,11 @@ class Journal:
         self._closing = True
         await self.flush()
 
+    @property
+    def pending(self) -> int:
+        """Rows taken and not yet handed to the store."""
+        return len(self._batch.rows)
+
     async def record(self, record: CallRecord) -> bool:
         """Take ``record``'s row. In ``required`` mode, for a 2xx, return once the row is
         committed: False when it could not be (the answer must then not be sent)."""
