@@ -9,14 +9,17 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import anyio
+import msgspec
 import pytest
 from api_particulier.app import StartupError, create_app
 from api_particulier.cli import main
+from api_particulier.settings import Settings
 from api_particulier.store.postgresql import run_migrations
 from api_particulier.testing import (
     GOOD_PARAMS,
     EchoProvider,
     PostgresServer,
+    TestClient,
     app_client,
     make_settings,
 )
@@ -161,3 +164,55 @@ async def test_postgresql_stopped_then_back(own_postgres: PostgresServer, tmp_pa
         # Every request got its row: 1 + 5 while cached, the refusal, then the retries.
         assert [row.status for row in rows].count(200) >= 7
         assert 503 in [row.status for row in rows]
+
+
+async def test_a_revocation_reaches_another_host_at_once(postgres_url: str, tmp_path: Path) -> None:
+    """Two applications (two hosts) on one database, keys trusted for five minutes: a key
+    revoked, or an application narrowed, on one is refused by the other within a second."""
+    await run_migrations(postgres_url, apply=True)
+
+    def host(name: str) -> Settings:
+        return make_settings(
+            tmp_path / name, enabled=["echo"], store=postgres_url, auth={"cache_ttl": 300}
+        )
+
+    pepper = tmp_path / "one" / "pepper"
+    async with app_client(host("one"), plugins={"echo": EchoProvider()}) as one:
+        (tmp_path / "two").mkdir()
+        (tmp_path / "two" / "pepper").write_bytes(pepper.read_bytes())  # the same pepper
+        async with app_client(host("two"), plugins={"echo": EchoProvider()}) as two:
+            key = await one.key(["echo_nom", "echo_age"], name="mairie")
+            other = await one.key(["echo_nom", "echo_age"], name="caf")
+
+            async def status(client: TestClient, key: str) -> int:
+                answer = await client.http.get(
+                    EchoProvider.path, params=GOOD_PARAMS, headers={"X-Api-Key": key}
+                )
+                return answer.status_code
+
+            async def body(client: TestClient, key: str) -> dict[str, object]:
+                answer = await client.http.get(
+                    EchoProvider.path, params=GOOD_PARAMS, headers={"X-Api-Key": key}
+                )
+                return dict(answer.json())
+
+            assert await status(two, key) == 200  # now cached by host two for 300 s
+            assert (await body(two, other))["personne"] == {"nom": "MARTIN", "age": 42}
+
+            mairie = await one.app.key_store.application_by_name("mairie")
+            assert mairie is not None
+            keys = await one.app.key_store.list_keys()
+            (revoked,) = [k for k in keys if k.application_id == mairie.id]
+            assert await one.app.key_store.revoke_key(revoked.id, 1.0)
+            caf = await one.app.key_store.application_by_name("caf")
+            assert caf is not None
+            await one.app.key_store.update_application(
+                msgspec.structs.replace(caf, scopes=("echo_nom",))
+            )
+
+            for _ in range(50):
+                if await status(two, key) == 401:
+                    break
+                await anyio.sleep(0.05)
+            assert await status(two, key) == 401
+            assert (await body(two, other))["personne"] == {"nom": "MARTIN"}

@@ -15,6 +15,7 @@ from collections import OrderedDict
 import structlog
 
 from .. import keys
+from ..context import PluginContext
 from ..markers import hookimpl
 from ..responses import ACCESS_DENIED
 from ..settings import AuthConfig
@@ -58,8 +59,21 @@ class KeyAuthPlugin:
         self._imported_checked = 0.0
 
     @hookimpl
-    async def startup(self) -> None:
+    async def startup(self, context: PluginContext) -> None:
         await self._has_imported_keys()
+        # A key revoked or an application changed by another host is forgotten at once
+        # where the store announces it (PostgreSQL), within cache_ttl anyway.
+        context.background(lambda: self._store.watch_changes(self.forget))
+
+    def forget(self, changed: str) -> None:
+        """Drop the cached keys of this key id or application id."""
+        stale = [
+            key
+            for key, (principal, _) in self._cache.items()
+            if changed in (principal.key_id, principal.application_id)
+        ]
+        for key in stale:
+            del self._cache[key]
 
     @hookimpl
     async def authenticate(self, call: Call) -> Principal | Denial | None:

@@ -6,7 +6,7 @@ Every method is async so that network-backed stores fit without changing callers
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Protocol
 
 from ..types import CallRecord
@@ -44,6 +44,10 @@ class KeyStore(Protocol):
     async def has_imported_keys(self) -> bool: ...
     async def revoke_key(self, key_id: str, when: float) -> bool: ...
     async def list_keys(self) -> list[ApiKey]: ...
+    async def watch_changes(self, forget: Callable[[str], None]) -> None:
+        """Call ``forget(id)`` with the id of each key revoked and of each application
+        changed, by any process or host, as it happens, until cancelled. Returns at once
+        when the store cannot tell: the others then learn within ``cache_ttl``."""
 
 
 class JournalStore(Protocol):

@@ -16,7 +16,7 @@ from __future__ import annotations
 import datetime as dt
 import time
 from collections import Counter
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
 from typing import TYPE_CHECKING
 
@@ -36,6 +36,8 @@ from .schema import JOURNAL, KEYS, BranchState, require_current, states, upgrade
 log = structlog.get_logger("api_particulier.store")
 
 BRANCHES = (KEYS, JOURNAL)
+# Where key revocations and application changes are announced to every host.
+CHANGES_CHANNEL = "api_particulier_changes"
 # Months of journal partitions kept ready ahead of the current one.
 MONTHS_AHEAD = 2
 # What a database that went away looks like to asyncpg: refused or reset sockets, a
@@ -92,7 +94,7 @@ class PostgresDatabase:
     """The pool both stores use; opened by the first store to open, closed by the last."""
 
     def __init__(self, url: str, *, min_size: int = 1, max_size: int = 10) -> None:
-        self._url = url
+        self.url = url
         self._min_size = min_size
         self._max_size = max_size
         self._pool: asyncpg.Pool | None = None
@@ -102,10 +104,10 @@ class PostgresDatabase:
         """Check the schema and open the pool (once); raises :class:`SchemaOutdated` or
         :class:`StoreUnavailable`."""
         if self._pool is None:
-            await run_migrations(self._url, apply=False)
+            await run_migrations(self.url, apply=False)
             try:
                 self._pool = await asyncpg.create_pool(
-                    self._url,
+                    self.url,
                     min_size=self._min_size,
                     max_size=self._max_size,
                     init=_init_connection,
@@ -203,13 +205,16 @@ class PostgresKeyStore:
         return [msgspec.json.decode(row[0], type=Application) for row in rows]
 
     async def update_application(self, application: Application) -> None:
-        async with self._db.connection() as c:
+        async with self._db.connection() as c, c.transaction():
             status = await c.execute(
                 "UPDATE applications SET body = $1 WHERE id = $2 AND name = $3",
                 msgspec.json.encode(application).decode(),
                 application.id,
                 application.name,
             )
+            if status == "UPDATE 1":
+                # Delivered to every listening host when the transaction commits.
+                await c.execute("SELECT pg_notify($1, $2)", CHANGES_CHANNEL, application.id)
         if status != "UPDATE 1":
             raise KeyError(application.id)
 
@@ -262,13 +267,41 @@ class PostgresKeyStore:
         return found is not None
 
     async def revoke_key(self, key_id: str, when: float) -> bool:
-        async with self._db.connection() as c:
+        async with self._db.connection() as c, c.transaction():
             status = await c.execute(
                 "UPDATE api_keys SET revoked_at = $1 WHERE id = $2 AND revoked_at IS NULL",
                 when,
                 key_id,
             )
+            if status == "UPDATE 1":
+                await c.execute("SELECT pg_notify($1, $2)", CHANGES_CHANNEL, key_id)
         return bool(status == "UPDATE 1")
+
+    async def watch_changes(self, forget: Callable[[str], None]) -> None:
+        """LISTEN on a connection of its own (outside the pool), opened again after a
+        fault; while it is down, the cache's TTL still bounds what is missed."""
+
+        def received(_connection: object, _pid: int, _channel: str, payload: object) -> None:
+            forget(str(payload))
+
+        while True:
+            try:
+                connection = await asyncpg.connect(self._db.url, timeout=5)
+            except _UNREACHABLE:
+                await anyio.sleep(1.0)
+                continue
+            lost = anyio.Event()
+            connection.add_termination_listener(_setter(lost))
+            try:
+                await connection.add_listener(CHANGES_CHANNEL, received)
+                log.info("store_changes_watched")
+                await lost.wait()
+                log.warning("store_changes_unwatched")
+            except _UNREACHABLE:
+                pass
+            finally:
+                connection.terminate()
+            await anyio.sleep(1.0)
 
     async def list_keys(self) -> list[ApiKey]:
         async with self._db.connection() as c:
@@ -276,6 +309,10 @@ class PostgresKeyStore:
                 f"SELECT {_KEY_COLUMNS} FROM api_keys k ORDER BY k.created_at"  # noqa: S608
             )
         return [_key_from_row(row) for row in rows]
+
+
+def _setter(event: anyio.Event) -> Callable[[object], None]:
+    return lambda _connection: event.set()
 
 
 def _month_start(day: dt.date) -> dt.date:

@@ -203,6 +203,9 @@ class SQLiteKeyStore:
         )
         return cursor.rowcount == 1
 
+    async def watch_changes(self, forget: Callable[[str], None]) -> None:
+        return  # one machine: the cache's TTL bounds what another process changed
+
     async def list_keys(self) -> list[ApiKey]:
         rows = await self._db.arun(
             lambda c: c.execute(
