@@ -94,3 +94,17 @@ def test_the_starlette_references_answer_the_notice_byte_for_byte() -> None:
         assert answer.status_code == 200
         assert answer.content == apps.BODY
         assert answer.json()["revenuFiscalReference"] == 17580
+
+
+def test_the_postgresql_benchmark_runs(postgres_server: object) -> None:
+    # postgres_server: skipped, saying why, where PostgreSQL is not installed.
+    lines = run_script("postgresql.py", "--journal-seconds", "2", "--journal-rate", "2000")
+    rates = {
+        line[:24].strip(): float(line[24:].split()[0].replace(",", ""))
+        for line in lines
+        if line.startswith("sandbox on ")
+    }
+    assert set(rates) == {"sandbox on SQLite", "sandbox on PostgreSQL"}
+    assert all(rate > 0 for rate in rates.values())
+    assert any(line.startswith("PostgreSQL ÷ SQLite req/s") for line in lines)
+    assert any("rows pending, each second" in line for line in lines)
