@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import os
 import shutil
 import statistics
 import subprocess
@@ -171,7 +172,18 @@ def main() -> int:
                     check=False,
                     stdout=subprocess.DEVNULL,
                 )
-            asyncio.run(run_migrations(server.url, apply=True))
+            # The schema of the core and of the bundled plugins, as a deployment makes it.
+            subprocess.run(
+                [sys.executable, "-m", "api_particulier", "db", "upgrade"],
+                env={
+                    **{k: v for k, v in os.environ.items() if not k.startswith("API_PARTICULIER_")},
+                    "API_PARTICULIER_DATABASE_URL": server.url,
+                    "API_PARTICULIER_DATA_DIR": str(base / "upgrade"),
+                    "API_PARTICULIER_PEPPER": bench.PEPPER,
+                },
+                check=True,
+                stdout=subprocess.DEVNULL,
+            )
             if not options.skip_services:
                 ratio = compare(server.url, base / "services", options)
                 print(

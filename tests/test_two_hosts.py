@@ -4,7 +4,9 @@ the production topology of docs/deploy.md, with real servers.
 - a key made by the command line works on both;
 - revoked through one host's command line, it is refused by the other within cache_ttl;
 - the 20 calls per second of a key hold across both (admissions read from the journal);
-- exactly one journal row per request sent to either, and /api/stats counts both.
+- exactly one journal row per request sent to either (journal in `required` mode), and
+  /api/stats counts both;
+- a host killed with SIGKILL: the other goes on serving.
 """
 
 from __future__ import annotations
@@ -56,6 +58,7 @@ log_level = "warning"
 cache_ttl = {CACHE_TTL}
 
 [core.journal]
+mode = "required"
 flush_interval = 0.05
 
 [plugins.ratelimit]
@@ -87,9 +90,15 @@ def cli(host: Host, *argv: str) -> str:
     return done.stdout
 
 
+@dataclass
+class Serving:
+    urls: list[str]
+    processes: list[subprocess.Popen[bytes]]
+
+
 @contextmanager
-def serving(hosts: list[Host]) -> Iterator[list[str]]:
-    processes = []
+def serving(hosts: list[Host]) -> Iterator[Serving]:
+    processes: list[subprocess.Popen[bytes]] = []
     urls = []
     try:
         for host in hosts:
@@ -116,7 +125,7 @@ def serving(hosts: list[Host]) -> Iterator[list[str]]:
                     pass
                 assert time.monotonic() < deadline, "a host did not start"
                 time.sleep(0.05)
-        yield urls
+        yield Serving(urls, processes)
     finally:
         for process in processes:
             if process.poll() is None:
@@ -172,7 +181,8 @@ def test_two_hosts_on_one_postgresql_and_one_redis(
     key_id = made[-2].split()[2].rstrip(";")
 
     sent = 0
-    with serving(hosts) as urls:
+    with serving(hosts) as running:
+        urls = running.urls
         # The key made on host 1's command line works on both hosts.
         for url in urls:
             answer = httpx.get(url + NOTICE, headers={"X-Api-Key": key}, timeout=10)
@@ -214,5 +224,16 @@ def test_two_hosts_on_one_postgresql_and_one_redis(
     assert 2 <= stats_before_stop <= len(admissions)
 
     # Started again, a host reads every row of both from the daily counts.
-    with serving(hosts[:1]) as urls:
-        assert httpx.get(urls[0] + "/api/stats", timeout=10).json() == len(admissions)
+    with serving(hosts) as running:
+        first, second = running.urls
+        assert httpx.get(first + "/api/stats", timeout=10).json() == len(admissions)
+        fresh = cli(hosts[0], "keys", "create", "--name", "caf", "--scope", "dgfip_annee_impot")
+        fresh_key = fresh.splitlines()[-1]
+        assert httpx.get(first + NOTICE, headers={"X-Api-Key": fresh_key}).status_code == 200
+        # Host one is killed outright: host two goes on serving, nothing to restart.
+        running.processes[0].kill()
+        running.processes[0].wait(timeout=10)
+        for _ in range(10):  # under the key's 20 calls a second
+            answer = httpx.get(second + NOTICE, headers={"X-Api-Key": fresh_key}, timeout=10)
+            assert answer.status_code == 200
+            time.sleep(0.1)

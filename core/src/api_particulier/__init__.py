@@ -24,7 +24,7 @@ from .errors import (
 )
 from .markers import hookimpl
 from .settings import Secret
-from .store import Application, JournalStore, KeyStore
+from .store import Application, JournalStore, KeyStore, StoreDatabase, StoreUnavailable
 from .types import (
     Call,
     CallRecord,
@@ -60,6 +60,8 @@ __all__ = [
     "ProviderUnavailable",
     "RouteExamples",
     "Secret",
+    "StoreDatabase",
+    "StoreUnavailable",
     "Stores",
     "SubjectNotFound",
     "Upstream",

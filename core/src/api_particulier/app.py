@@ -6,6 +6,7 @@ from __future__ import annotations
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from contextlib import asynccontextmanager
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import anyio
@@ -41,8 +42,15 @@ from .responses import (
     request_id,
 )
 from .settings import HttpConfig, Settings, load_settings
-from .store import JournalStore, KeyStore, StoreUnavailable, open_stores
-from .store.schema import SchemaOutdated
+from .store import (
+    JournalStore,
+    KeyStore,
+    StoreDatabase,
+    StoreUnavailable,
+    open_stores,
+    plugin_database,
+)
+from .store.schema import PluginMigrations, SchemaOutdated
 from .types import Call, Provider
 from .web import WebRoute, mount
 
@@ -77,8 +85,13 @@ class ApiApp:
         pepper: bytes,
         configs: Mapping[str, Any],
         redis: Redis | None = None,
+        database: StoreDatabase | None = None,
+        migrations: PluginMigrations | None = None,
     ) -> None:
         self.settings = settings
+        # The plugins' own tables (context.database) and their revisions (db upgrade).
+        self.database = database if database is not None else plugin_database(settings)
+        self.migrations = migrations if migrations is not None else PluginMigrations()
         self.pm = pm
         self.plan = plan
         self.providers = providers
@@ -97,6 +110,7 @@ class ApiApp:
                 key_store=key_store,
                 journal_store=journal_store,
                 redis=redis,
+                database=self.database,
             )
             for name in self.plugin_names()
         }
@@ -231,6 +245,7 @@ class ApiApp:
         finally:
             if self.redis is not None:
                 await self.redis.aclose()
+            await self.database.close()
             await self.journal_store.close()
             await self.key_store.close()
         if failed is not None:
@@ -472,6 +487,17 @@ def _plugin_configs(plan: Plan, settings: Settings) -> dict[str, Any]:
     return {name: settings.plugin_config(name) for name in schemas}
 
 
+def collect_migrations(plan: Plan, migrations: PluginMigrations) -> None:
+    """The plugins' revision directories (``store_migrations``), checked."""
+    for step in plan.for_phase(Phase.store_migrations):
+        directory = hooks.call_now(step, {})
+        if directory is not None:
+            migrations.add(step.plugin, Path(directory))
+    problems = migrations.problems()
+    if problems:
+        raise ConfigError(problems)
+
+
 def create_app(
     settings: Settings | None = None, *, plugins: Mapping[str, object] | None = None
 ) -> ApiApp:
@@ -483,7 +509,8 @@ def create_app(
     """
     settings = settings if settings is not None else load_settings()
     chosen = dict(plugins) if plugins is not None else load_enabled(settings)
-    key_store, journal_store = open_stores(settings)
+    migrations = PluginMigrations()
+    key_store, journal_store = open_stores(settings, plugins=migrations)
     # Every problem of the configuration is reported at once: the pepper's with the tables'.
     problems: list[str] = []
     pepper = b""
@@ -503,6 +530,7 @@ def create_app(
             raise ConfigError(problems)
         providers = collect_providers(plan, configs)
         web_routes = collect_web_routes(plan, configs)
+        collect_migrations(plan, migrations)
     except hooks.PluginFailure as failure:
         if isinstance(failure.error, ConfigError):
             raise failure.error from None
@@ -524,4 +552,6 @@ def create_app(
         pepper,
         configs,
         redis=open_redis(settings.core.redis),
+        database=plugin_database(settings),
+        migrations=migrations,
     )

@@ -21,7 +21,7 @@ from .upstream import Upstream
 if TYPE_CHECKING:
     from redis.asyncio import Redis
 
-    from .store import JournalStore, KeyStore
+    from .store import JournalStore, KeyStore, StoreDatabase
 
 
 class PluginContext(Protocol):
@@ -53,6 +53,10 @@ class PluginContext(Protocol):
         """The journal of calls (read it for statistics; the core writes it)."""
 
     @property
+    def database(self) -> StoreDatabase:
+        """The plugin's own tables in the deployment's store (see ``store_migrations``)."""
+
+    @property
     def redis(self) -> Redis | None:
         """The deployment's shared Redis client (``[core.redis]``), or None without one."""
 
@@ -80,6 +84,7 @@ class RunningContext:
     key_store: KeyStore
     journal_store: JournalStore
     redis: Redis | None
+    database: StoreDatabase
     task_group: anyio.abc.TaskGroup | None = None
     upstreams: list[Upstream] = field(default_factory=list)
 

@@ -19,6 +19,8 @@ import msgspec
 import pluggy
 
 if TYPE_CHECKING:
+    from pathlib import Path
+
     import click
 
     from .context import PluginContext
@@ -58,6 +60,19 @@ def register_routes(register: Callable[[WebRoute], None], config: Any) -> None:
     """Declare routes that are not data routes (HTML pages, public JSON, webhooks, static
     files): call ``register(route)`` with a :class:`~api_particulier.WebRoute`. They answer
     with the core's error bodies, request ids and logs; they call no request phase.
+    """
+
+
+@_spec
+def store_migrations() -> str | Path | None:
+    """Return the directory of this plugin's Alembic revisions, for the tables it keeps in
+    the deployment's store (SQLite's ``keys.sqlite3``, or the PostgreSQL database).
+
+    The first revision's ``branch_labels`` is ``("<plugin name>",)``; each later one
+    follows it. ``api-particulier db upgrade`` applies them with the core's; the embedded
+    SQLite store applies them itself. At run time the plugin reaches its tables through
+    ``context.database`` (:class:`~api_particulier.StoreDatabase`). Portable SQL (``text()``
+    with ``:name`` parameters, or SQLAlchemy Core) runs on both stores.
     """
 
 

@@ -29,10 +29,11 @@ class Phase(enum.IntEnum):
     config_schema = 0
     register_providers = 1
     register_routes = 2
-    register_commands = 3
-    check_application_settings = 4
-    amend_openapi = 5
-    startup = 6
+    store_migrations = 3
+    register_commands = 4
+    check_application_settings = 5
+    amend_openapi = 6
+    startup = 7
     authenticate = 10
     allows_citizen_bearer = 11
     check_consent = 12

@@ -21,7 +21,7 @@ def test_defaults() -> None:
     assert config.audience == "api-particulier"
     assert config.max_lifetime == 900
     assert config.default_policy == ["identifiers"]
-    assert config.replay.backend == "sqlite"
+    assert config.replay.backend == "store"
     assert config.franceconnect is None
 
 

@@ -18,7 +18,8 @@ def db() -> None:
 
 def _states(ctx: CommandContext, *, apply: bool) -> list[BranchState]:
     try:
-        return anyio.run(lambda: migrate(ctx.settings, apply=apply))
+        plugins = ctx.app.migrations  # the enabled plugins' tables, with the core's
+        return anyio.run(lambda: migrate(ctx.settings, apply=apply, plugins=plugins))
     except StoreUnavailable as exc:
         raise ApiParticulierError(f"[core] store: {exc}") from None
 

@@ -29,10 +29,10 @@ def store() -> None:
 @click.pass_obj
 def copy(ctx: CommandContext, source: str, target: str) -> int:
     settings = ctx.settings
+    plugins = ctx.app.migrations  # the enabled plugins' tables are made in DST too
 
     async def work() -> CopyReport:
-        await migrate(settings, apply=True, url=target)
-        await migrate(settings, apply=False, url=source)  # never upgraded by a copy
+        await migrate(settings, apply=True, url=target, plugins=plugins)
         sides = [open_stores(settings, source), open_stores(settings, target)]
         opened = []
         try:

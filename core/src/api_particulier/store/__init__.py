@@ -12,9 +12,10 @@ import anyio.to_thread
 from ..errors import ConfigError
 from ..settings import ENV_PREFIX, Settings
 from .base import JournalStore, KeyStore, StoreUnavailable
+from .database import PostgresPluginDatabase, SQLiteDatabase, StoreDatabase
 from .models import ApiKey, Application, KeyMatch
-from .schema import JOURNAL, KEYS, BranchState
-from .sqlite import SQLiteJournalStore, SQLiteKeyStore, sqlite_schema
+from .schema import JOURNAL, NO_PLUGINS, BranchState, PluginMigrations
+from .sqlite import SQLiteJournalStore, SQLiteKeyStore, keys_branches, sqlite_schema
 
 __all__ = [
     "ApiKey",
@@ -22,6 +23,7 @@ __all__ = [
     "JournalStore",
     "KeyMatch",
     "KeyStore",
+    "StoreDatabase",
     "StoreUnavailable",
     "migrate",
     "open_stores",
@@ -58,7 +60,13 @@ def sqlite_directory(settings: Settings, url: str) -> Path:
     )
 
 
-async def migrate(settings: Settings, *, apply: bool, url: str | None = None) -> list[BranchState]:
+async def migrate(
+    settings: Settings,
+    *,
+    apply: bool,
+    url: str | None = None,
+    plugins: PluginMigrations = NO_PLUGINS,
+) -> list[BranchState]:
     """Where each branch of the store's schema is (before upgrading it, with ``apply``):
     the configured store's, or the one at ``url``. Raises :class:`StoreUnavailable` when
     the store cannot be reached."""
@@ -66,28 +74,42 @@ async def migrate(settings: Settings, *, apply: bool, url: str | None = None) ->
     if is_postgresql(url):
         from .postgresql import run_migrations
 
-        return await run_migrations(url, apply=apply, check=False)
+        return await run_migrations(url, apply=apply, check=False, plugins=plugins)
     base = sqlite_directory(settings, url)
     found: list[BranchState] = []
-    for branch, name in ((KEYS, "keys.sqlite3"), (JOURNAL, "journal.sqlite3")):
-        found += await anyio.to_thread.run_sync(sqlite_schema, base / name, branch, apply)
+    parts = ((keys_branches(plugins), "keys.sqlite3"), ((JOURNAL,), "journal.sqlite3"))
+    for branches, name in parts:
+        found += await anyio.to_thread.run_sync(
+            sqlite_schema, base / name, branches, apply, plugins
+        )
     return found
 
 
-def open_stores(settings: Settings, url: str | None = None) -> tuple[KeyStore, JournalStore]:
-    """Build the stores named by the settings, or by ``url`` (not yet connected)."""
+def plugin_database(settings: Settings, url: str | None = None) -> StoreDatabase:
+    """Where plugins keep their own tables: the store's database (not yet connected)."""
+    url = url or store_url(settings)
+    if is_postgresql(url):
+        return PostgresPluginDatabase(url)
+    return SQLiteDatabase(sqlite_directory(settings, url) / "keys.sqlite3")
+
+
+def open_stores(
+    settings: Settings, url: str | None = None, plugins: PluginMigrations = NO_PLUGINS
+) -> tuple[KeyStore, JournalStore]:
+    """Build the stores named by the settings, or by ``url`` (not yet connected). The
+    plugins' revisions may be added to ``plugins`` until the stores open."""
     url = url or store_url(settings)
     if is_postgresql(url):
         from .postgresql import PostgresDatabase, PostgresJournalStore, PostgresKeyStore
 
         pool = settings.core.postgresql
         database = PostgresDatabase(
-            url, min_size=pool.min_connections, max_size=pool.max_connections
+            url, min_size=pool.min_connections, max_size=pool.max_connections, plugins=plugins
         )
         return PostgresKeyStore(database), PostgresJournalStore(database)
     base = sqlite_directory(settings, url)
     durable = settings.core.journal.mode == "required"
     return (
-        SQLiteKeyStore(base / "keys.sqlite3"),
+        SQLiteKeyStore(base / "keys.sqlite3", plugins),
         SQLiteJournalStore(base / "journal.sqlite3", durable=durable),
     )

@@ -31,7 +31,16 @@ from sqlalchemy.ext.asyncio import create_async_engine
 from ..types import CallRecord
 from .base import StoreUnavailable
 from .models import ApiKey, Application, KeyMatch
-from .schema import JOURNAL, KEYS, BranchState, require_current, states, upgrade
+from .schema import (
+    JOURNAL,
+    KEYS,
+    NO_PLUGINS,
+    BranchState,
+    PluginMigrations,
+    require_current,
+    states,
+    upgrade,
+)
 
 log = structlog.get_logger("api_particulier.store")
 
@@ -72,17 +81,21 @@ def sqlalchemy_url(url: str) -> str:
     return f"postgresql+asyncpg://{rest}"
 
 
-async def run_migrations(url: str, *, apply: bool, check: bool = True) -> list[BranchState]:
+async def run_migrations(
+    url: str, *, apply: bool, check: bool = True, plugins: PluginMigrations = NO_PLUGINS
+) -> list[BranchState]:
     """The branches' states: before upgrading them (``apply``), or as they are — raising
-    :class:`SchemaOutdated` when one is behind, with ``check``."""
+    :class:`SchemaOutdated` when one is behind, with ``check``. The plugins' tables live
+    in the same database."""
+    branches = (*BRANCHES, *plugins.branches())
     engine = create_async_engine(sqlalchemy_url(url), poolclass=sa.NullPool)
     try:
         async with engine.connect() as connection:
             if apply:
-                return await connection.run_sync(lambda c: upgrade(c, BRANCHES))
-            found = await connection.run_sync(lambda c: states(c, BRANCHES))
+                return await connection.run_sync(lambda c: upgrade(c, branches, plugins))
+            found = await connection.run_sync(lambda c: states(c, branches, plugins))
             if check:
-                await connection.run_sync(lambda c: require_current(c, BRANCHES))
+                await connection.run_sync(lambda c: require_current(c, branches, plugins))
             return found
     except _UNREACHABLE as exc:
         raise StoreUnavailable(f"PostgreSQL is not reachable ({type(exc).__name__})") from None
@@ -93,8 +106,16 @@ async def run_migrations(url: str, *, apply: bool, check: bool = True) -> list[B
 class PostgresDatabase:
     """The pool both stores use; opened by the first store to open, closed by the last."""
 
-    def __init__(self, url: str, *, min_size: int = 1, max_size: int = 10) -> None:
+    def __init__(
+        self,
+        url: str,
+        *,
+        min_size: int = 1,
+        max_size: int = 10,
+        plugins: PluginMigrations = NO_PLUGINS,
+    ) -> None:
         self.url = url
+        self.plugins = plugins
         self._min_size = min_size
         self._max_size = max_size
         self._pool: asyncpg.Pool | None = None
@@ -104,7 +125,7 @@ class PostgresDatabase:
         """Check the schema and open the pool (once); raises :class:`SchemaOutdated` or
         :class:`StoreUnavailable`."""
         if self._pool is None:
-            await run_migrations(self.url, apply=False)
+            await run_migrations(self.url, apply=False, plugins=self.plugins)
             try:
                 self._pool = await asyncpg.create_pool(
                     self.url,

@@ -12,6 +12,7 @@ older revision refuses to start, naming that command.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -47,44 +48,83 @@ class BranchState:
         return self.current == self.head
 
 
-def _config() -> Config:
+class PluginMigrations:
+    """The plugins' revision directories (``store_migrations``), by plugin name: each is a
+    branch of the history labelled with its plugin's name. Filled at boot, before any store
+    opens; read by the stores and the ``db`` commands."""
+
+    def __init__(self) -> None:
+        self.directories: dict[str, Path] = {}
+
+    def add(self, plugin: str, directory: Path) -> None:
+        self.directories[plugin] = directory
+
+    def problems(self) -> list[str]:
+        """What is wrong with the plugins' revisions, one line each."""
+        found = []
+        for plugin, directory in sorted(self.directories.items()):
+            if not directory.is_dir():
+                found.append(f"plugin {plugin!r}: store_migrations: no directory {directory}")
+                continue
+            try:
+                _script(self).get_revision(f"{plugin}@head")
+            except Exception as exc:  # alembic's own errors: a label missing, a broken file
+                found.append(
+                    f"plugin {plugin!r}: store_migrations: no branch labelled {plugin!r} "
+                    f"({type(exc).__name__})"
+                )
+        return found
+
+    def branches(self) -> tuple[str, ...]:
+        return tuple(sorted(self.directories))
+
+
+NO_PLUGINS = PluginMigrations()
+
+
+def _config(plugins: PluginMigrations = NO_PLUGINS) -> Config:
     config = Config()
     config.set_main_option("path_separator", "os")
     config.set_main_option("script_location", str(MIGRATIONS))
-    config.set_main_option("version_locations", str(MIGRATIONS / "versions"))
+    locations = [MIGRATIONS / "versions", *(plugins.directories[p] for p in plugins.branches())]
+    config.set_main_option("version_locations", os.pathsep.join(str(p) for p in locations))
     return config
 
 
-def _script() -> ScriptDirectory:
-    return ScriptDirectory.from_config(_config())
+def _script(plugins: PluginMigrations = NO_PLUGINS) -> ScriptDirectory:
+    return ScriptDirectory.from_config(_config(plugins))
 
 
 def _branch_revisions(script: ScriptDirectory, branch: str) -> set[str]:
     return {r.revision for r in script.iterate_revisions(f"{branch}@head", "base")}
 
 
-def head(branch: str) -> str:
+def head(branch: str, plugins: PluginMigrations = NO_PLUGINS) -> str:
     """The revision this release needs for ``branch``."""
-    revision = _script().get_revision(f"{branch}@head")
+    revision = _script(plugins).get_revision(f"{branch}@head")
     assert revision is not None
     return revision.revision
 
 
-def states(connection: sa.Connection, branches: Sequence[str]) -> list[BranchState]:
+def states(
+    connection: sa.Connection, branches: Sequence[str], plugins: PluginMigrations = NO_PLUGINS
+) -> list[BranchState]:
     """Where each branch of this database is, and where this release needs it."""
-    script = _script()
+    script = _script(plugins)
     current = set(MigrationContext.configure(connection).get_current_heads())
     found = []
     for branch in branches:
         mine = current & _branch_revisions(script, branch)
-        found.append(BranchState(branch, next(iter(mine), None), head(branch)))
+        found.append(BranchState(branch, next(iter(mine), None), head(branch, plugins)))
     return found
 
 
-def upgrade(connection: sa.Connection, branches: Sequence[str]) -> list[BranchState]:
+def upgrade(
+    connection: sa.Connection, branches: Sequence[str], plugins: PluginMigrations = NO_PLUGINS
+) -> list[BranchState]:
     """Bring each branch to its head; the states before the upgrade."""
-    before = states(connection, branches)
-    config = _config()
+    before = states(connection, branches, plugins)
+    config = _config(plugins)
     config.attributes["connection"] = connection
     inspector = sa.inspect(connection)
     for state in before:
@@ -98,9 +138,11 @@ def upgrade(connection: sa.Connection, branches: Sequence[str]) -> list[BranchSt
     return before
 
 
-def require_current(connection: sa.Connection, branches: Sequence[str]) -> None:
+def require_current(
+    connection: sa.Connection, branches: Sequence[str], plugins: PluginMigrations = NO_PLUGINS
+) -> None:
     """Raise :class:`SchemaOutdated` unless every branch is at its head."""
-    behind = [s for s in states(connection, branches) if not s.up_to_date]
+    behind = [s for s in states(connection, branches, plugins) if not s.up_to_date]
     if behind:
         where = ", ".join(
             f"{s.branch} at {s.current or 'nothing'} (needs {s.head})" for s in behind

@@ -20,7 +20,16 @@ import sqlalchemy as sa
 
 from ..types import CallRecord
 from .models import ApiKey, Application, KeyMatch
-from .schema import JOURNAL, KEYS, BranchState, head, states, upgrade
+from .schema import (
+    JOURNAL,
+    KEYS,
+    NO_PLUGINS,
+    BranchState,
+    PluginMigrations,
+    head,
+    states,
+    upgrade,
+)
 
 T = TypeVar("T")
 
@@ -38,26 +47,42 @@ _KEY_COLUMNS = (
 )
 
 
-def sqlite_schema(path: Path, branch: str, apply: bool) -> list[BranchState]:
+def sqlite_schema(
+    path: Path, branches: Sequence[str], apply: bool, plugins: PluginMigrations = NO_PLUGINS
+) -> list[BranchState]:
     """Where the file's schema is (before bringing it to this release's, with ``apply``:
     the embedded mode upgrades itself). A file that does not exist is not made to tell."""
     if not apply and not path.exists():
-        return [BranchState(branch, None, head(branch))]
+        return [BranchState(branch, None, head(branch, plugins)) for branch in branches]
     path.parent.mkdir(parents=True, exist_ok=True)
     engine = sa.create_engine(f"sqlite:///{path}", poolclass=sa.NullPool)
     try:
         with engine.connect() as connection:
-            return upgrade(connection, [branch]) if apply else states(connection, [branch])
+            if apply:
+                return upgrade(connection, branches, plugins)
+            return states(connection, branches, plugins)
     finally:
         engine.dispose()
 
 
+def keys_branches(plugins: PluginMigrations) -> tuple[str, ...]:
+    """The branches of ``keys.sqlite3``: the keys', and the plugins' tables beside them."""
+    return (KEYS, *plugins.branches())
+
+
 class _Database:
     def __init__(
-        self, path: Path, branch: str, synchronous: str, pragmas: tuple[str, ...] = ()
+        self,
+        path: Path,
+        branches: Callable[[], Sequence[str]],
+        synchronous: str,
+        pragmas: tuple[str, ...] = (),
+        plugins: PluginMigrations = NO_PLUGINS,
     ) -> None:
         self.path = path
-        self._branch = branch
+        # Read at the first connection: the plugins' branches are known by then.
+        self._branches = branches
+        self._plugins = plugins
         self._synchronous = synchronous
         self._pragmas = pragmas
         self._connection: sqlite3.Connection | None = None
@@ -65,7 +90,7 @@ class _Database:
 
     def _connect(self) -> None:
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        sqlite_schema(self.path, self._branch, apply=True)
+        sqlite_schema(self.path, self._branches(), True, self._plugins)
         connection = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None)
         connection.execute("PRAGMA journal_mode=WAL")
         connection.execute(f"PRAGMA synchronous={self._synchronous}")
@@ -93,8 +118,8 @@ class _Database:
 
 
 class SQLiteKeyStore:
-    def __init__(self, path: Path) -> None:
-        self._db = _Database(path, KEYS, "FULL")
+    def __init__(self, path: Path, plugins: PluginMigrations = NO_PLUGINS) -> None:
+        self._db = _Database(path, lambda: keys_branches(plugins), "FULL", plugins=plugins)
 
     async def open(self) -> None:
         await self._db.arun(lambda c: None)
@@ -276,7 +301,7 @@ class SQLiteJournalStore:
         # every ~4 MB (the default) costs a fifth less per row at a steady request rate.
         self._db = _Database(
             path,
-            JOURNAL,
+            lambda: (JOURNAL,),
             "FULL" if durable else "NORMAL",
             # An index of older releases, on the random request ids: it cost more than every
             # other step of an insert.

@@ -40,12 +40,13 @@ class FranceConnectConfig(msgspec.Struct, frozen=True, kw_only=True, forbid_unkn
 class ReplayConfig(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
     """Where used receipt ids are remembered until they expire.
 
-    "sqlite" (a file in the data directory) is shared by every worker of one host;
-    "redis" (the deployment's, [core.redis]) by several hosts; "memory" by nobody else
-    (one process, tests).
+    "store" (the deployment's store: its SQLite file, or its PostgreSQL database) is shared
+    by every worker and, on PostgreSQL, every host; "redis" (the deployment's,
+    [core.redis]) by several hosts; "sqlite" (a file of its own in the data directory) by
+    every worker of one host; "memory" by nobody else (one process, tests).
     """
 
-    backend: Literal["memory", "sqlite", "redis"] = "sqlite"
+    backend: Literal["memory", "sqlite", "redis", "store"] = "store"
     # For "sqlite": defaults to <data_dir>/consent-replay.sqlite3.
     path: str | None = None
     redis_prefix: str = "api-particulier:consent:jti:"

@@ -44,21 +44,30 @@ from .denials import (
 from .franceconnect import Introspector, check_active, token_digest
 from .policy import Policy, PolicyCache, PolicyError, compile_policy
 from .receipt import MAX_RECEIPT_BYTES, ReceiptRules, verify_receipt
-from .replay import MemoryReplayStore, RedisReplayStore, ReplayStore, SqliteReplayStore
+from .replay import (
+    MemoryReplayStore,
+    RedisReplayStore,
+    ReplayStore,
+    SqliteReplayStore,
+    StoreReplayStore,
+)
 from .siret import is_valid_siret
 from .subject import subject_digest
 
 if TYPE_CHECKING:
-    from redis.asyncio import Redis
+    pass
 
 log = structlog.get_logger("api_particulier_consent")
 
 RECEIPT_HEADER = "x-consent-receipt"
 
 
-def build_replay_store(config: ReplayConfig, data_dir: Path, redis: Redis | None) -> ReplayStore:
+def build_replay_store(context: PluginContext, config: ReplayConfig) -> ReplayStore:
+    redis, data_dir = context.redis, context.data_dir
     if config.backend == "memory":
         return MemoryReplayStore()
+    if config.backend == "store":
+        return StoreReplayStore(context.database)
     if config.backend == "redis":
         if redis is None:
             raise ConfigError(
@@ -117,10 +126,15 @@ class ConsentPlugin:
         cli.add_command(consent_commands)
 
     @hookimpl
+    def store_migrations(self) -> Path:
+        """The table of used receipt ids (the "store" replay backend)."""
+        return Path(__file__).parent / "migrations"
+
+    @hookimpl
     async def startup(self, context: PluginContext) -> None:
         self.config = context.config
         self._policies = PolicyCache(self.config.default_policy)
-        replay = build_replay_store(self.config.replay, context.data_dir, context.redis)
+        replay = build_replay_store(context, self.config.replay)
         await replay.open()
         self._replay = replay
         if self.config.franceconnect is not None:

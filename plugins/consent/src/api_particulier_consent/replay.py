@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Protocol
 import anyio.to_thread
 
 if TYPE_CHECKING:
+    from api_particulier import StoreDatabase
     from redis.asyncio import Redis
 
 
@@ -110,6 +111,42 @@ class SqliteReplayStore:
                 self._next_purge = now + 300
                 connection.execute("DELETE FROM used_receipts WHERE expires_at <= ?", (now,))
             return claimed
+
+
+# Insert, or take over a row whose receipt has expired, in one statement: SQLite and
+# PostgreSQL both read it, and two hosts racing on one key cannot both see a first use.
+_STORE_CLAIM = """
+INSERT INTO consent_used_receipts (key, expires_at) VALUES (:key, :expires_at)
+ON CONFLICT (key) DO UPDATE SET expires_at = excluded.expires_at
+WHERE consent_used_receipts.expires_at <= :now
+"""
+
+
+class StoreReplayStore:
+    """In the deployment's store (``context.database``): shared by every worker and every
+    host of a PostgreSQL deployment, by every worker of an embedded one."""
+
+    def __init__(self, database: StoreDatabase) -> None:
+        self._database = database
+        self._next_purge = 0.0
+
+    async def open(self) -> None:
+        return None
+
+    async def close(self) -> None:
+        return None  # the database is the deployment's: the core closes it
+
+    async def first_use(self, key: str, expires_at: float) -> bool:
+        now = time.time()
+        claimed = await self._database.execute(
+            _STORE_CLAIM, {"key": key, "expires_at": expires_at, "now": now}
+        )
+        if now >= self._next_purge:
+            self._next_purge = now + 300
+            await self._database.execute(
+                "DELETE FROM consent_used_receipts WHERE expires_at <= :now", {"now": now}
+            )
+        return claimed == 1
 
 
 class RedisReplayStore:
