@@ -13,7 +13,7 @@ from pathlib import Path
 
 import msgspec
 import pytest
-from api_particulier.redis_client import open_redis
+from api_particulier.redis_client import close_redis, open_redis
 from api_particulier.settings import RedisConfig
 from api_particulier.testing.redis import BINARY, SKIP_REASON, free_port
 from cryptography import x509
@@ -224,4 +224,4 @@ async def test_the_primary_is_found_through_sentinel(sentinel: tuple[int, int]) 
         finally:
             await direct.aclose()
     finally:
-        await client.aclose()
+        await close_redis(client)

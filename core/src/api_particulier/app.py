@@ -30,7 +30,7 @@ from .pipeline import Endpoint, Pipeline
 from .plan import Phase, Plan, build_plan, steps_from_manager
 from .plugins import build_manager, installed_plugins, load_enabled
 from .providers import check_paths, collect_providers, collect_web_routes
-from .redis_client import open_redis
+from .redis_client import close_redis, open_redis
 from .responses import (
     INTERNAL_ERROR,
     METHOD_NOT_ALLOWED,
@@ -244,7 +244,7 @@ class ApiApp:
                     task_group.cancel_scope.cancel()
         finally:
             if self.redis is not None:
-                await self.redis.aclose()
+                await close_redis(self.redis)
             await self.database.close()
             await self.journal_store.close()
             await self.key_store.close()

@@ -71,3 +71,11 @@ def _through_sentinel(config: RedisConfig, url: str | None, options: dict[str, A
     assert config.service_name is not None
     client: Redis = sentinel.master_for(config.service_name, **credentials)
     return client
+
+
+async def close_redis(client: Redis) -> None:
+    """Close the client, and the Sentinel connections it found its primary through."""
+    await client.aclose()
+    manager = getattr(client.connection_pool, "sentinel_manager", None)
+    for watcher in getattr(manager, "sentinels", ()):
+        await watcher.aclose()
