@@ -145,7 +145,16 @@ async def test_postgresql_stopped_then_back(own_postgres: PostgresServer, tmp_pa
         assert await ask(known) == 200  # verified: cached for cache_ttl
         own_postgres.stop()
 
-        assert [await ask(known) for _ in range(5)] == [200] * 5
+        # Under load: 200 calls at once with the verified key, 50 with one never seen.
+        during: list[int] = []
+
+        async def one(key: str) -> None:
+            during.append(await ask(key))
+
+        async with anyio.create_task_group() as load:
+            for index in range(250):
+                load.start_soon(one, known if index % 5 else other)
+        assert sorted(during) == [200] * 200 + [503] * 50
         calls_before = len(provider.calls)
         refused = await client.http.get(
             EchoProvider.path, params=GOOD_PARAMS, headers={"X-Api-Key": other}
