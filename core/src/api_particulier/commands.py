@@ -11,13 +11,15 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from functools import cached_property
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import anyio
 
 from .settings import Settings, load_settings
 
 if TYPE_CHECKING:
+    from redis.asyncio import Redis
+
     from .app import ApiApp
     from .store import JournalStore, KeyStore
 
@@ -47,6 +49,17 @@ class CommandContext:
         from .app import create_app
 
         return create_app(self.settings)
+
+    def plugin_config(self, name: str) -> Any:
+        """The converted ``[plugins.<name>]`` table of an enabled plugin."""
+        self.app  # noqa: B018 - building the application converts every table
+        return self.settings.plugin_config(name)
+
+    @property
+    def redis(self) -> Redis | None:
+        """The deployment's Redis client (``[core.redis]``), or None without one; close it
+        with ``await client.aclose()`` at the end of the command's work."""
+        return self.app.redis
 
     @asynccontextmanager
     async def stores(self) -> AsyncIterator[Stores]:

@@ -130,6 +130,7 @@ class Pipeline:
             request_id=choose_request_id(scope, headers.get("x-request-id")),
             route=endpoint.route,
             route_path=endpoint.path,
+            provider=endpoint.provider,
             # A name given twice keeps its last value.
             query=dict(parse_qsl(scope["query_string"].decode("latin-1"))),
         )

@@ -124,6 +124,9 @@ class ProviderRoute:
     deadline: float | None = 10.0
     # What the contract suite asks the route about (see RouteExamples).
     examples: RouteExamples | None = None
+    # Seconds a successful answer may be kept by a response cache (contract §10; a cache
+    # plugin's configuration may say otherwise). None: never cached.
+    cache_ttl: float | None = None
 
     @cached_property
     def scopes(self) -> frozenset[str]:
@@ -190,6 +193,7 @@ class Call:
         "headers",
         "params",
         "principal",
+        "provider",
         "query",
         "recipient",
         "request_id",
@@ -211,8 +215,11 @@ class Call:
         route: ProviderRoute | None,
         route_path: str,
         query: dict[str, str],
+        provider: str | None = None,
     ) -> None:
         self.scope = scope
+        # The name of the provider serving the route (None on core routes).
+        self.provider = provider
         self._receive = receive
         self._request: Request | None = None
         self.headers = headers

@@ -59,6 +59,8 @@ class EchoProvider:
     path = "/api/v2/echo"
     response: type[msgspec.Struct] = EchoBody
     deadline: float | None = 10.0
+    # Set to make the route cacheable by a response cache (seconds).
+    cache_ttl: float | None = None
 
     def __init__(self) -> None:
         self.calls: list[dict[str, str]] = []
@@ -77,6 +79,7 @@ class EchoProvider:
             summary="Echo",
             provider_statuses=(404, 502, 503, 504),
             deadline=self.deadline,
+            cache_ttl=self.cache_ttl,
             examples=RouteExamples(
                 found=GOOD_PARAMS, not_found=UNKNOWN_PARAMS, invalid={"numero": "12", "code": "AB"}
             ),

@@ -89,6 +89,8 @@ class CnafPlugin:
             subject_params=("codePostal", "numeroAllocataire"),
             deadline=self.backend.deadline if self.backend is not None else None,
             examples=EXAMPLES,
+            # A day, as the historic service: CNAF's quota of calls is small.
+            cache_ttl=86400.0,
         )
 
     async def _fetch(self, call: Call) -> dict[str, Any]:

@@ -84,6 +84,8 @@ def build_routes(backend: Backend) -> tuple[ProviderRoute, ProviderRoute]:
         "subject_params": SUBJECT_PARAMS,
         "deadline": backend.deadline,
         "examples": EXAMPLES,
+        # A notice does not change within the hour (the historic service's cache).
+        "cache_ttl": 3600.0,
     }
     v2 = ProviderRoute(
         path=V2_PATH,

@@ -1,0 +1,1 @@
+"""Response cache for API Particulier (contract §10)."""
