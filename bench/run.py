@@ -345,7 +345,17 @@ def pipeline_config(ratelimit: str = "", dgfip: str = "") -> str:
     return PIPELINE.replace("@RATELIMIT@", ratelimit).replace("@DGFIP@", dgfip)
 
 
+def with_cache(config: str) -> str:
+    """The same configuration with the response cache enabled (memory backend)."""
+    return config.replace(
+        'enabled = ["dgfip", "consent", "ratelimit"]',
+        'enabled = ["dgfip", "consent", "ratelimit", "cache"]',
+    )
+
+
 SERVICE = "api_particulier.asgi:app"
+CACHED_SANDBOX = "service avis sandbox (cache hit)"
+CACHED_LIVE = "service avis live svair (cache hit)"
 MEMORY = "service avis sandbox (memory RL)"
 PROXY = "starlette + 1 upstream call"
 PRE_ENCODED = "starlette (pre-encoded body)"
@@ -375,7 +385,8 @@ def all_targets(helpers: dict[str, Helper]) -> list[Target]:
                 SERVICE,
                 NOTICE,
                 authenticated=True,
-                config=pipeline_config(ratelimit=f'backend = "redis"\nredis_url = "{redis_url}"'),
+                config=pipeline_config(ratelimit='backend = "redis"')
+                + f'\n[core.redis]\nurl = "{redis_url}"\n',
                 reference=MEMORY,
                 needs=("redis",),
             )
@@ -453,6 +464,28 @@ def all_targets(helpers: dict[str, Helper]) -> list[Target]:
             needs=("svair",),
         )
     )
+    # The response cache: every call after the first is a hit. Beside the sandbox answer
+    # (what a hit costs over a lookup in memory) and beside the live call (what it saves).
+    found += [
+        Target(
+            CACHED_SANDBOX,
+            SERVICE,
+            NOTICE,
+            config=with_cache(pipeline_config()),
+            authenticated=True,
+            reference=MEMORY,
+        ),
+        Target(
+            CACHED_LIVE,
+            SERVICE,
+            NOTICE,
+            authenticated=True,
+            config=with_cache(next(t.config or "" for t in found if t.name == LIVE)),
+            connections=LIVE_CONNECTIONS,
+            reference=LIVE,
+            needs=("svair",),
+        ),
+    ]
     if importlib.util.find_spec("granian") is not None:
         found += [
             Target(
