@@ -52,6 +52,7 @@ class Journal:
     _batch: _Batch
     _wake: anyio.Event
     _room: anyio.Event
+    _flushing: anyio.Lock
 
     def __init__(self, store: JournalStore, config: JournalConfig) -> None:
         self._store = store
@@ -63,6 +64,7 @@ class Journal:
         self._batch = _Batch()
         self._wake = anyio.Event()
         self._room = anyio.Event()
+        self._flushing = anyio.Lock()
         self._closing = False
         task_group.start_soon(self._writer)
         task_group.start_soon(self._purger)
@@ -97,7 +99,14 @@ class Journal:
         return batch.ok
 
     async def flush(self) -> None:
-        """Write what is queued now."""
+        """Write what is queued now; return once every row recorded before the call is
+        written (or has failed to be, and waits for the next flush)."""
+        # One flush at a time: a flush asked while the writer's is under way waits for it,
+        # so that returning means the rows of both are in the store.
+        async with self._flushing:
+            await self._flush()
+
+    async def _flush(self) -> None:
         batch, self._batch = self._batch, _Batch()
         self._room.set()
         self._room = anyio.Event()
