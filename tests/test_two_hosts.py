@@ -6,7 +6,8 @@ the production topology of docs/deploy.md, with real servers.
 - the 20 calls per second of a key hold across both (admissions read from the journal);
 - exactly one journal row per request sent to either (journal in `required` mode), and
   /api/stats counts both;
-- a host killed with SIGKILL: the other goes on serving.
+- a host killed with SIGKILL: the other goes on serving;
+- the response cache on the shared Redis: what one host fetched, the other serves.
 """
 
 from __future__ import annotations
@@ -47,7 +48,7 @@ def make_host(root: Path, index: int, database_url: str, redis_url: str) -> Host
     config = data_dir / "config.toml"
     config.write_text(
         f"""
-enabled = ["dgfip", "ratelimit"]
+enabled = ["dgfip", "ratelimit", "cache"]
 
 [core]
 data_dir = "{data_dir}"
@@ -65,6 +66,11 @@ flush_interval = 0.05
 backend = "redis"
 quota = {QUOTA}
 replicas = 2
+
+[plugins.cache]
+backend = "redis"
+key = {{ env = "CACHE_KEY" }}
+lookup_secret = {{ env = "CACHE_LOOKUP" }}
 """,
         encoding="utf-8",
     )
@@ -74,6 +80,8 @@ replicas = 2
         API_PARTICULIER_PEPPER=PEPPER,
         API_PARTICULIER_DATABASE_URL=database_url,
         API_PARTICULIER_REDIS_URL=redis_url,
+        CACHE_KEY="a-cache-key-shared-by-every-host-0123456789",
+        CACHE_LOOKUP="a-cache-lookup-secret-shared-by-every-host-0123",
     )
     return Host(data_dir, config, env)
 
@@ -183,12 +191,16 @@ def test_two_hosts_on_one_postgresql_and_one_redis(
     sent = 0
     with serving(hosts) as running:
         urls = running.urls
-        # The key made on host 1's command line works on both hosts.
+        # The key made on host 1's command line works on both hosts; the second host
+        # serves the same call from the cache host 1 filled (one Redis).
+        cached = []
         for url in urls:
             answer = httpx.get(url + NOTICE, headers={"X-Api-Key": key}, timeout=10)
             sent += 1
             assert answer.status_code == 200, answer.text
             assert "anneeImpots" in answer.json()
+            cached.append(answer.headers["x-response-cached"])
+        assert cached == ["false", "true"]
 
         # The rate limit holds across both hosts.
         statuses = asyncio.run(hammer(urls, key, SECONDS))
