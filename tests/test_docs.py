@@ -102,6 +102,8 @@ def test_the_deployment_example_configures_postgresql_and_redis(
     monkeypatch.setenv("API_PARTICULIER_DATABASE_URL", url)
     monkeypatch.setenv("API_PARTICULIER_PEPPER", "p" * 40)
     monkeypatch.setenv("API_PARTICULIER_REDIS_URL", "redis://:secret@127.0.0.1:1/0")
+    monkeypatch.setenv("API_PARTICULIER_CACHE_KEY", "k" * 40)
+    monkeypatch.setenv("API_PARTICULIER_CACHE_LOOKUP", "l" * 40)
     settings = load_settings(str(path), environ={})
     assert store_url(settings) == url
     app = create_app(settings)  # every table checked by its plugin; nothing is connected
