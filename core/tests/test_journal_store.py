@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import datetime as dt
 import sqlite3
 import tempfile
 from collections.abc import AsyncIterator, Iterable
@@ -14,7 +15,7 @@ from typing import Any
 
 import asyncpg
 import pytest
-from api_particulier.store import JournalStore
+from api_particulier.store import DailyCount, JournalStore
 from api_particulier.store.postgresql import (
     PostgresDatabase,
     PostgresJournalStore,
@@ -201,3 +202,30 @@ def test_any_batches_read_back_and_purge_exactly_on_postgresql(postgres_url: str
         asyncio.run(scenario())
 
     check()
+
+
+async def test_daily_counts_of_successful_data_calls(journal: JournalStore) -> None:
+    day = 86400.0
+    rows = [
+        record(0.5 * day),  # before `since`, on its day
+        record(0.75 * day),
+        record(0.8 * day, provider="cnaf"),
+        record(0.9 * day, status=404, error="not_found"),
+        record(1.2 * day),
+        record(1.3 * day, provider=None),  # introspect
+        record(2.1 * day, provider="cnaf"),
+        record(2.2 * day, provider="cnaf"),
+    ]
+    await journal.write_calls(rows)
+    since = 0.6 * day
+    expected: dict[tuple[str, str], int] = {}
+    for row in rows:
+        if row.time >= since and row.status == 200 and row.provider is not None:
+            when = dt.datetime.fromtimestamp(row.time, dt.UTC).date().isoformat()
+            expected[(when, row.provider)] = expected.get((when, row.provider), 0) + 1
+    found = await journal.daily_successful_data_calls(since)
+    assert [(c.day, c.provider, c.calls) for c in found] == [
+        (day_, provider, count) for (day_, provider), count in sorted(expected.items())
+    ]
+    assert found[0] == DailyCount("1970-01-01", "cnaf", 1)
+    assert sum(c.calls for c in found) == await journal.count_successful_data_calls(since)

@@ -13,13 +13,14 @@ from ..errors import ConfigError
 from ..settings import ENV_PREFIX, Settings
 from .base import JournalStore, KeyStore, StoreUnavailable
 from .database import PostgresPluginDatabase, SQLiteDatabase, StoreDatabase
-from .models import ApiKey, Application, KeyMatch
+from .models import ApiKey, Application, DailyCount, KeyMatch
 from .schema import JOURNAL, NO_PLUGINS, BranchState, PluginMigrations
 from .sqlite import SQLiteJournalStore, SQLiteKeyStore, keys_branches, sqlite_schema
 
 __all__ = [
     "ApiKey",
     "Application",
+    "DailyCount",
     "JournalStore",
     "KeyMatch",
     "KeyStore",

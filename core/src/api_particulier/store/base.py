@@ -10,7 +10,7 @@ from collections.abc import Callable, Sequence
 from typing import Protocol
 
 from ..types import CallRecord
-from .models import ApiKey, Application, KeyMatch
+from .models import ApiKey, Application, DailyCount, KeyMatch
 
 
 class StoreUnavailable(Exception):
@@ -58,6 +58,10 @@ class JournalStore(Protocol):
         """Write ``records`` durably in one transaction (all or none)."""
 
     async def count_successful_data_calls(self, since: float) -> int: ...
+    async def daily_successful_data_calls(self, since: float) -> list[DailyCount]:
+        """Successful data calls per UTC day and provider, from ``since`` (the first day
+        counts from ``since`` on), by day then provider."""
+
     async def purge_calls(self, before: float) -> int: ...
     async def recent_calls(self, limit: int) -> list[CallRecord]: ...
     async def oldest_call_time(self) -> float | None: ...

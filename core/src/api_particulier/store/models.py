@@ -49,3 +49,11 @@ class ApiKey(msgspec.Struct, frozen=True, kw_only=True):
 class KeyMatch(msgspec.Struct, frozen=True):
     key: ApiKey
     application: Application
+
+
+class DailyCount(msgspec.Struct, frozen=True):
+    """Successful data calls of one provider on one day (UTC, ``YYYY-MM-DD``)."""
+
+    day: str
+    provider: str
+    calls: int

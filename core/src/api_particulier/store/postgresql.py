@@ -30,7 +30,7 @@ from sqlalchemy.ext.asyncio import create_async_engine
 
 from ..types import CallRecord
 from .base import StoreUnavailable
-from .models import ApiKey, Application, KeyMatch
+from .models import ApiKey, Application, DailyCount, KeyMatch
 from .schema import (
     JOURNAL,
     KEYS,
@@ -437,6 +437,24 @@ class PostgresJournalStore:
                 _epoch(next_day),
             )
         return int(whole) + int(partial)
+
+    async def daily_successful_data_calls(self, since: float) -> list[DailyCount]:
+        # Whole days from the daily counts; the day ``since`` falls in, from its rows.
+        first_day = _utc_day(since)
+        next_day = first_day + dt.timedelta(days=1)
+        async with self._db.connection() as c:
+            whole = await c.fetch(
+                "SELECT day, provider, calls FROM calls_daily WHERE day >= $1", next_day
+            )
+            partial = await c.fetch(
+                "SELECT provider, count(*) FROM calls WHERE time >= $1 AND time < $2 "
+                "AND status = 200 AND provider IS NOT NULL GROUP BY provider",
+                since,
+                _epoch(next_day),
+            )
+        found = [DailyCount(first_day.isoformat(), provider, int(n)) for provider, n in partial]
+        found += [DailyCount(day.isoformat(), provider, int(n)) for day, provider, n in whole]
+        return sorted(found, key=lambda count: (count.day, count.provider))
 
     async def purge_calls(self, before: float) -> int:
         """Drop the months wholly before ``before``, delete the older rows of the month it

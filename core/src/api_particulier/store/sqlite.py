@@ -19,7 +19,7 @@ import msgspec
 import sqlalchemy as sa
 
 from ..types import CallRecord
-from .models import ApiKey, Application, KeyMatch
+from .models import ApiKey, Application, DailyCount, KeyMatch
 from .schema import (
     JOURNAL,
     KEYS,
@@ -329,6 +329,17 @@ class SQLiteJournalStore:
             ).fetchone()
         )
         return int(row[0])
+
+    async def daily_successful_data_calls(self, since: float) -> list[DailyCount]:
+        rows = await self._db.arun(
+            lambda c: c.execute(
+                "SELECT date(time, 'unixepoch') AS day, provider, count(*) FROM calls "
+                "WHERE time >= ? AND status = 200 AND provider IS NOT NULL "
+                "GROUP BY day, provider ORDER BY day, provider",
+                (since,),
+            ).fetchall()
+        )
+        return [DailyCount(day, provider, int(calls)) for day, provider, calls in rows]
 
     async def purge_calls(self, before: float) -> int:
         cursor = await self._db.arun(
