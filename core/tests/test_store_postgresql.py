@@ -3,8 +3,6 @@ to serve an older schema, calls end to end, and PostgreSQL stopped under load.""
 
 from __future__ import annotations
 
-import shutil
-import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -23,7 +21,7 @@ from api_particulier.testing import (
     app_client,
     make_settings,
 )
-from api_particulier.testing.postgres import SKIP_REASON, server_binaries
+from api_particulier.testing.postgres import SKIP_REASON, server_binaries, temporary_postgres
 
 pytestmark = pytest.mark.anyio
 
@@ -113,14 +111,8 @@ def own_postgres() -> Iterator[PostgresServer]:
     """A server of the test's own, to stop and start again."""
     if server_binaries() is None:
         pytest.skip(SKIP_REASON)
-    directory = Path(tempfile.mkdtemp(prefix="api-particulier-postgres-"))
-    server = PostgresServer(directory)
-    try:
-        server.start()
+    with temporary_postgres() as server:
         yield server
-    finally:
-        server.stop()
-        shutil.rmtree(directory, ignore_errors=True)
 
 
 async def test_postgresql_stopped_then_back(own_postgres: PostgresServer, tmp_path: Path) -> None:

@@ -13,9 +13,9 @@ convention:
   ``amend_openapi``, ``allows_citizen_bearer``).
 
 An implementation may be a plain function or ``async def``, and whatever it returns that can
-be awaited — a coroutine, a task, a future — is awaited (:func:`settle`). An exception an
-implementation raises leaves as :class:`PluginFailure`, which names the plugin and the
-phase, or is logged with them.
+be awaited — a coroutine, a task, a future — is awaited (:func:`awaitable` tells which).
+An exception an implementation raises leaves as :class:`PluginFailure`, which names the
+plugin and the phase, or is logged with them.
 """
 
 from __future__ import annotations
@@ -54,13 +54,6 @@ def awaitable(value: Any) -> bool:
     """Whether ``value`` is to be awaited: a coroutine (said first: the usual case), or
     anything else awaitable (a task, a future)."""
     return type(value) is CoroutineType or (value is not None and inspect.isawaitable(value))
-
-
-async def settle(value: Any) -> Any:
-    """``value``, awaited first when it can be awaited."""
-    if awaitable(value):
-        return await value
-    return value
 
 
 def call_now(

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Protocol
 
 import msgspec
 
@@ -57,3 +57,31 @@ class DailyCount(msgspec.Struct, frozen=True):
     day: str
     provider: str
     calls: int
+
+
+# The columns of a key, in the order key_from_row reads them (SQL of both stores).
+KEY_COLUMNS = (
+    "k.id, k.application_id, k.digest, k.legacy_sha512, k.hint, k.created_at, "
+    "k.expires_at, k.revoked_at, k.imported"
+)
+
+
+class Row(Protocol):
+    """A database row read by position (sqlite3's tuples, asyncpg's records)."""
+
+    def __getitem__(self, index: int, /) -> Any: ...
+
+
+def key_from_row(row: Row) -> ApiKey:
+    """An :class:`ApiKey` from a row selected with :data:`KEY_COLUMNS`."""
+    return ApiKey(
+        id=row[0],
+        application_id=row[1],
+        digest=row[2],
+        legacy_sha512=row[3],
+        hint=row[4],
+        created_at=row[5],
+        expires_at=row[6],
+        revoked_at=row[7],
+        imported=bool(row[8]),
+    )

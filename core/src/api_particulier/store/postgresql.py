@@ -30,7 +30,7 @@ from sqlalchemy.ext.asyncio import create_async_engine
 
 from ..types import CallRecord
 from .base import StoreUnavailable
-from .models import ApiKey, Application, DailyCount, KeyMatch
+from .models import KEY_COLUMNS, ApiKey, Application, DailyCount, KeyMatch, key_from_row
 from .schema import (
     JOURNAL,
     KEYS,
@@ -61,10 +61,6 @@ _UNREACHABLE = (
     asyncpg.InternalClientError,
 )
 
-_KEY_COLUMNS = (
-    "k.id, k.application_id, k.digest, k.legacy_sha512, k.hint, k.created_at, "
-    "k.expires_at, k.revoked_at, k.imported"
-)
 # A key that cannot be used gives no row at all, like an unknown one (as on SQLite).
 _USABLE = (
     "AND k.revoked_at IS NULL AND (k.expires_at IS NULL OR k.expires_at > $2) "
@@ -173,20 +169,6 @@ async def _init_connection(connection: asyncpg.Connection) -> None:
     )
 
 
-def _key_from_row(row: asyncpg.Record) -> ApiKey:
-    return ApiKey(
-        id=row[0],
-        application_id=row[1],
-        digest=row[2],
-        legacy_sha512=row[3],
-        hint=row[4],
-        created_at=row[5],
-        expires_at=row[6],
-        revoked_at=row[7],
-        imported=bool(row[8]),
-    )
-
-
 class PostgresKeyStore:
     def __init__(self, database: PostgresDatabase) -> None:
         self._db = database
@@ -259,14 +241,14 @@ class PostgresKeyStore:
     async def _match(self, column: str, value: str, now: float) -> KeyMatch | None:
         async with self._db.connection() as c:
             row = await c.fetchrow(
-                f"SELECT {_KEY_COLUMNS}, a.body FROM api_keys k "  # noqa: S608 - fixed names
+                f"SELECT {KEY_COLUMNS}, a.body FROM api_keys k "  # noqa: S608 - fixed names
                 f"JOIN applications a ON a.id = k.application_id WHERE k.{column} = $1 " + _USABLE,
                 value,
                 now,
             )
         if row is None:
             return None
-        return KeyMatch(_key_from_row(row), msgspec.json.decode(row[9], type=Application))
+        return KeyMatch(key_from_row(row), msgspec.json.decode(row[9], type=Application))
 
     async def find_active_key(self, digest: str, now: float) -> KeyMatch | None:
         return await self._match("digest", digest, now)
@@ -327,9 +309,9 @@ class PostgresKeyStore:
     async def list_keys(self) -> list[ApiKey]:
         async with self._db.connection() as c:
             rows = await c.fetch(
-                f"SELECT {_KEY_COLUMNS} FROM api_keys k ORDER BY k.created_at"  # noqa: S608
+                f"SELECT {KEY_COLUMNS} FROM api_keys k ORDER BY k.created_at"  # noqa: S608
             )
-        return [_key_from_row(row) for row in rows]
+        return [key_from_row(row) for row in rows]
 
 
 def _setter(event: anyio.Event) -> Callable[[object], None]:
@@ -423,20 +405,7 @@ class PostgresJournalStore:
                 )
 
     async def count_successful_data_calls(self, since: float) -> int:
-        # Whole days from the daily counts; the day ``since`` falls in, from its rows.
-        first_day = _utc_day(since)
-        next_day = first_day + dt.timedelta(days=1)
-        async with self._db.connection() as c:
-            whole = await c.fetchval(
-                "SELECT coalesce(sum(calls), 0) FROM calls_daily WHERE day >= $1", next_day
-            )
-            partial = await c.fetchval(
-                "SELECT count(*) FROM calls WHERE time >= $1 AND time < $2 AND status = 200 "
-                "AND provider IS NOT NULL",
-                since,
-                _epoch(next_day),
-            )
-        return int(whole) + int(partial)
+        return sum(count.calls for count in await self.daily_successful_data_calls(since))
 
     async def daily_successful_data_calls(self, since: float) -> list[DailyCount]:
         # Whole days from the daily counts; the day ``since`` falls in, from its rows.

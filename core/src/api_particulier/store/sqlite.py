@@ -19,7 +19,7 @@ import msgspec
 import sqlalchemy as sa
 
 from ..types import CallRecord
-from .models import ApiKey, Application, DailyCount, KeyMatch
+from .models import KEY_COLUMNS, ApiKey, Application, DailyCount, KeyMatch, key_from_row
 from .schema import (
     JOURNAL,
     KEYS,
@@ -39,11 +39,6 @@ T = TypeVar("T")
 _USABLE = (
     "AND k.revoked_at IS NULL AND (k.expires_at IS NULL OR k.expires_at > ?) "
     "AND coalesce(json_extract(CAST(a.body AS TEXT), '$.expires_at') > ?, 1)"
-)
-
-_KEY_COLUMNS = (
-    "k.id, k.application_id, k.digest, k.legacy_sha512, k.hint, k.created_at, "
-    "k.expires_at, k.revoked_at, k.imported"
 )
 
 
@@ -190,14 +185,14 @@ class SQLiteKeyStore:
     async def _match(self, column: str, value: str, now: float) -> KeyMatch | None:
         row = await self._db.arun(
             lambda c: c.execute(
-                f"SELECT {_KEY_COLUMNS}, a.body FROM api_keys k "  # noqa: S608 - fixed names
+                f"SELECT {KEY_COLUMNS}, a.body FROM api_keys k "  # noqa: S608 - fixed names
                 f"JOIN applications a ON a.id = k.application_id WHERE k.{column} = ? " + _USABLE,
                 (value, now, now),
             ).fetchone()
         )
         if row is None:
             return None
-        return KeyMatch(_key_from_row(row), msgspec.json.decode(row[9], type=Application))
+        return KeyMatch(key_from_row(row), msgspec.json.decode(row[9], type=Application))
 
     async def find_active_key(self, digest: str, now: float) -> KeyMatch | None:
         return await self._match("digest", digest, now)
@@ -234,24 +229,10 @@ class SQLiteKeyStore:
     async def list_keys(self) -> list[ApiKey]:
         rows = await self._db.arun(
             lambda c: c.execute(
-                f"SELECT {_KEY_COLUMNS} FROM api_keys k ORDER BY k.created_at"  # noqa: S608
+                f"SELECT {KEY_COLUMNS} FROM api_keys k ORDER BY k.created_at"  # noqa: S608
             ).fetchall()
         )
-        return [_key_from_row(row) for row in rows]
-
-
-def _key_from_row(row: Sequence[Any]) -> ApiKey:
-    return ApiKey(
-        id=row[0],
-        application_id=row[1],
-        digest=row[2],
-        legacy_sha512=row[3],
-        hint=row[4],
-        created_at=row[5],
-        expires_at=row[6],
-        revoked_at=row[7],
-        imported=bool(row[8]),
-    )
+        return [key_from_row(row) for row in rows]
 
 
 _CALL_COLUMNS = ", ".join(CallRecord.__struct_fields__)

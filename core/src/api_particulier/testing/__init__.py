@@ -32,7 +32,7 @@ from .app import TestClient, app_client, make_settings
 from .contract import ContractFailure, check_provider_contract
 from .echo import ALL_ECHO_SCOPES, GOOD_PARAMS, EchoBody, EchoParams, EchoProvider, Person
 from .postgres import SKIP_REASON as POSTGRES_SKIP_REASON
-from .postgres import PostgresServer, server_binaries
+from .postgres import PostgresServer, server_binaries, temporary_postgres
 from .recording import FakeClock, HookRecorder
 from .redis import BINARY as REDIS_BINARY
 from .redis import SKIP_REASON as REDIS_SKIP_REASON
@@ -72,16 +72,8 @@ def postgres_server() -> Iterator[PostgresServer]:
     """One PostgreSQL server for the test session."""
     if server_binaries() is None:
         pytest.skip(POSTGRES_SKIP_REASON)
-    # Under /tmp rather than pytest's own (private) directory: when the tests run as root,
-    # the server runs as the postgres user, who must reach its directory.
-    directory = Path(tempfile.mkdtemp(prefix="api-particulier-postgres-"))
-    server = PostgresServer(directory)
-    try:
-        server.start()
+    with temporary_postgres() as server:
         yield server
-    finally:
-        server.stop()
-        shutil.rmtree(directory, ignore_errors=True)
 
 
 @pytest.fixture

@@ -14,7 +14,10 @@ import shutil
 import signal
 import socket
 import subprocess
+import tempfile
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 SKIP_REASON = (
@@ -181,3 +184,18 @@ class PostgresServer:
 
     def __exit__(self, *_: object) -> None:
         self.stop()
+
+
+@contextmanager
+def temporary_postgres() -> Iterator[PostgresServer]:
+    """A started server in a new directory, stopped and removed afterwards."""
+    # Under /tmp rather than pytest's own (private) directory: when the tests run as root,
+    # the server runs as the postgres user, who must reach its directory.
+    directory = Path(tempfile.mkdtemp(prefix="api-particulier-postgres-"))
+    server = PostgresServer(directory)
+    try:
+        server.start()
+        yield server
+    finally:
+        server.stop()
+        shutil.rmtree(directory, ignore_errors=True)
