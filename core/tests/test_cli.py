@@ -185,6 +185,8 @@ def test_apps_list_show_and_set(data_dir: Path, capsys: pytest.CaptureFixture[st
                 'consent.evidence=["receipt"]',
                 "--siret",
                 "21750001600019",
+                "--recipients",
+                "service des affaires scolaires",
                 "--expires",
                 "2099-12-31",
             ]
@@ -196,6 +198,7 @@ def test_apps_list_show_and_set(data_dir: Path, capsys: pytest.CaptureFixture[st
     shown = json.loads(capsys.readouterr().out)
     assert shown["scopes"] == ["b"]
     assert shown["siret"] == "21750001600019"
+    assert shown["recipients"] == "service des affaires scolaires"
     assert shown["settings"] == {"ratelimit": {"quota": 5}, "consent": {"evidence": ["receipt"]}}
     assert len(shown["keys"]) == 1 and "digest" not in shown["keys"][0]
     assert main(["apps", "set", "caf-de-paris", "--unset", "ratelimit.quota"]) == 0

@@ -22,6 +22,7 @@ DETAIL_OPTIONS = (
     ("--simplification", "simplification", "how the procedure is simplified for citizens"),
     ("--technical-contact", "technical_contact", "technical contact (e-mail)"),
     ("--dpo-contact", "dpo_contact", "data protection officer contact (e-mail)"),
+    ("--recipients", "recipients", "who receives the data (services, roles)"),
     ("--authorization-ref", "authorization_ref", "reference of the authorisation"),
 )
 

@@ -20,6 +20,9 @@ class Application(msgspec.Struct, frozen=True, kw_only=True):
     simplification: str | None = None
     technical_contact: str | None = None
     dpo_contact: str | None = None
+    # Who receives the data inside the administration (services, roles), as declared in the
+    # access request: shown to citizens beside each call about them.
+    recipients: str | None = None
     authorization_ref: str | None = None
     created_at: float = 0.0
     expires_at: float | None = None
