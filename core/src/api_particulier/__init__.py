@@ -24,6 +24,7 @@ from .errors import (
     SubjectNotFound,
 )
 from .markers import hookimpl
+from .pages import Pages
 from .settings import Secret
 from .store import Application, JournalStore, KeyStore, StoreDatabase, StoreUnavailable
 from .types import (
@@ -50,6 +51,7 @@ __all__ = [
     "IssuedSecret",
     "JournalStore",
     "KeyStore",
+    "Pages",
     "PluginContext",
     "Principal",
     "Provider",
