@@ -23,6 +23,7 @@ if TYPE_CHECKING:
     from .app import ApiApp
     from .credentials import Credentials
     from .store import JournalStore, KeyStore, StoreDatabase
+    from .types import Provider
 
 
 @dataclass(frozen=True)
@@ -34,6 +35,8 @@ class Stores:
     journal: JournalStore
     database: StoreDatabase
     credentials: Credentials
+    # The enabled providers (their scopes and scope labels).
+    providers: tuple[Provider, ...] = ()
 
 
 class CommandContext:
@@ -71,7 +74,9 @@ class CommandContext:
         app = self.app
         await app.connect_stores()  # StartupError (one line, status 2) when it cannot serve
         try:
-            yield Stores(app.key_store, app.journal_store, app.database, app.credentials)
+            yield Stores(
+                app.key_store, app.journal_store, app.database, app.credentials, app.providers
+            )
         finally:
             await app.database.close()
             await app.journal_store.close()
