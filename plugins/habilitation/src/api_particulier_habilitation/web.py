@@ -383,8 +383,8 @@ class Site:
                 return await self._not_found(request, session)
             # The same new request posted twice: the second post edits the first.
             return await self._save(request, session, existing, form, data)
-        found = problems(form, self.catalogue.scopes, complete=False)
         document, document_problem = await _pdf(data)
+        found = self._problems(form, data, has_document=document is not None)
         if document_problem:
             found["legal_document"] = document_problem
         if found:
@@ -425,11 +425,13 @@ class Site:
                 error="Cette demande ne peut plus être modifiée dans son état actuel.",
                 status=409,
             )
-        found = problems(form, self.catalogue.scopes, complete=False)
+        document_problem = None
         if document is None:
             document, document_problem = await _pdf(data)
-            if document_problem:
-                found["legal_document"] = document_problem
+        has_document = document is not None or bool(await self.repository.documents(record.id))
+        found = self._problems(form, data, has_document=has_document)
+        if document_problem:
+            found["legal_document"] = document_problem
         if found:
             return await self._show(request, session, record, form=form, errors=found, status=422)
         now = time.time()
@@ -457,6 +459,15 @@ class Site:
         except NotAllowed as refused:
             return await self._show(request, session, saved, error=refused.message, status=409)
         return self.redirect(session, f"/habilitation/demandes/{record.id}?ok=soumise")
+
+    def _problems(self, form: RequestForm, data: FormData, *, has_document: bool) -> dict[str, str]:
+        """What keeps the form from being saved; when a submission was asked and the draft
+        itself is refused, every problem of a submission at once, so that one pass fixes
+        them all."""
+        found = problems(form, self.catalogue.scopes, complete=False)
+        if found and data.get("action") == "soumettre":
+            found = problems(form, self.catalogue.scopes, complete=True, has_document=has_document)
+        return found
 
     async def _own(self, request: Request, session: Session) -> RequestRecord | None:
         request_id = request.path_params["id"]
@@ -795,13 +806,27 @@ def _route(path: str, get: Endpoint | None, post: Endpoint | None) -> WebRoute:
     if get is not None and post is not None:
 
         async def either(request: Request) -> Response:
-            return await (get if request.method in ("GET", "HEAD") else post)(request)
+            if request.method in ("GET", "HEAD"):
+                return await get(request)
+            return await _closing(post)(request)
 
         return WebRoute(path=path, endpoint=either, methods=("GET", "POST"))
     if get is not None:
         return WebRoute(path=path, endpoint=get, methods=("GET",))
     assert post is not None
-    return WebRoute(path=path, endpoint=post, methods=("POST",))
+    return WebRoute(path=path, endpoint=_closing(post), methods=("POST",))
+
+
+def _closing(endpoint: Endpoint) -> Endpoint:
+    """The endpoint, then the posted form's files closed (an uploaded PDF is spooled)."""
+
+    async def closing(request: Request) -> Response:
+        try:
+            return await endpoint(request)
+        finally:
+            await request.close()
+
+    return closing
 
 
 def _version(data: FormData) -> int | None:
