@@ -21,7 +21,7 @@ from api_particulier_dgfip.plugin import DgfipPlugin
 from api_particulier_habilitation.plugin import HabilitationPlugin
 
 SIRET = "21750001600019"  # Ville de Paris: passes Luhn
-LA_POSTE_SIRET = "35600000000048"
+LA_POSTE_SIRET = "35600000000047"
 REQUESTER = "agent.cantine@mairie-exemple.fr"
 INSTRUCTOR = "instructrice@api-particulier.example"
 PERSONAL = ("Camille Martin", "camille.martin@mairie-exemple.fr", "0612345678")
