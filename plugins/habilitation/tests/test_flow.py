@@ -15,6 +15,7 @@ from api_particulier_habilitation.repository import Repository
 
 from .support import (
     INSTRUCTOR,
+    PERSONAL,
     REQUESTER,
     csrf,
     filled,
@@ -38,7 +39,9 @@ def new_client(http: httpx.AsyncClient) -> httpx.AsyncClient:
     return httpx.AsyncClient(transport=http._transport, base_url="http://testserver")
 
 
-async def test_from_request_to_key(store: str, tmp_path: Path) -> None:
+async def test_from_request_to_key(
+    store: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     settings = settings_for(tmp_path, store)
     async with service(settings) as c:
         await add_instructor(c.app, INSTRUCTOR)
@@ -195,3 +198,21 @@ async def test_from_request_to_key(store: str, tmp_path: Path) -> None:
         answer = await requester.get("/api/introspect", headers={"x-api-key": key})
         assert answer.status_code == 401
         await instructor.aclose()
+
+    # What the service logged along the way names no one.
+    logged = "".join(capsys.readouterr())
+    assert "habilitation_event" in logged and "mail_written" in logged
+    personal = [
+        REQUESTER,
+        INSTRUCTOR,
+        *PERSONAL,
+        "Dominique Bernard",
+        "Alex Petit",
+        "dominique.bernard",
+        "dpo@mairie-exemple.fr",
+        "0123456789",
+        "+33198765432",
+    ]
+    for value in personal:
+        assert value not in logged, value
+    assert "/habilitation/connexion/" not in logged  # nor a sign-in link
