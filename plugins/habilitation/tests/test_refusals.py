@@ -123,6 +123,18 @@ async def test_forms_and_pages_refused(tmp_path: Path) -> None:
         assert download.content == PDF
         assert download.headers["content-type"] == "application/pdf"
 
+        # Submitted twice (a double click): the second changes nothing.
+        page = await http.get(f"/habilitation/demandes/{request_id}")
+        sent = filled(csrf=csrf(page), version=version_of(page), action="soumettre", legal_url="")
+        assert (
+            await http.post(f"/habilitation/demandes/{request_id}", data=sent)
+        ).status_code == 303
+        twice = await http.post(f"/habilitation/demandes/{request_id}", data=sent)
+        assert twice.status_code == 200
+        assert "rien n&#39;a été refait" in twice.text
+        events = await Repository(c.app.database).events(request_id)
+        assert [e.event.value for e in events] == ["create", "submit"]
+
         # Another requester sees nothing of it.
         stranger = other_client(http)
         await sign_in(stranger, tmp_path, "autre@ailleurs.fr")
@@ -152,19 +164,17 @@ async def test_forms_and_pages_refused(tmp_path: Path) -> None:
         await Repository(c.app.database).add_instructor(INSTRUCTOR, time.time())
         instructor = other_client(http)
         await sign_in(instructor, tmp_path, INSTRUCTOR)
-        page = await instructor.get(f"/habilitation/instruction/demandes/{request_id}")
+        other_draft = await draft(http)
+        page = await instructor.get(f"/habilitation/instruction/demandes/{other_draft}")
         answer = await instructor.post(
-            f"/habilitation/instruction/demandes/{request_id}/validation",
+            f"/habilitation/instruction/demandes/{other_draft}/validation",
             data={"csrf": csrf(page), "version": version_of(page)},
         )
         assert answer.status_code == 409
         assert "Action impossible : la demande est dans l&#39;état « Brouillon »" in answer.text
+        record = await Repository(c.app.database).get(other_draft)
+        assert record is not None and record.state.value == "draft" and record.version == 1
         # A refusal without its reason.
-        page = await http.get(f"/habilitation/demandes/{request_id}")
-        await http.post(
-            f"/habilitation/demandes/{request_id}",
-            data=filled(csrf=csrf(page), version=version_of(page), action="soumettre"),
-        )
         page = await instructor.get(f"/habilitation/instruction/demandes/{request_id}")
         answer = await instructor.post(
             f"/habilitation/instruction/demandes/{request_id}/refus",

@@ -418,6 +418,9 @@ class Site:
     ) -> Response:
         """Save the form of an editable request, then submit it when asked."""
         if record.state not in EDITABLE:
+            if data.get("action") == "soumettre" and record.state is State.submitted:
+                # The same submission sent twice (a double click): nothing more to do.
+                return await self._show(request, session, record, info=AlreadyDone().message)
             return await self._show(
                 request,
                 session,
