@@ -10,6 +10,7 @@ __version__ = "0.1.0"
 
 from .commands import CommandContext, Stores
 from .context import PluginContext
+from .credentials import Credentials, IssuedSecret
 from .errors import (
     ApiParticulierError,
     ConfigError,
@@ -45,7 +46,9 @@ __all__ = [
     "CallRecord",
     "CommandContext",
     "ConfigError",
+    "Credentials",
     "Denial",
+    "IssuedSecret",
     "JournalStore",
     "KeyStore",
     "Pages",

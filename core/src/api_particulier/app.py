@@ -23,6 +23,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from . import hooks, keys
 from .builtins.keyauth import KeyAuthPlugin
 from .context import RunningContext
+from .credentials import Credentials
 from .errors import ConfigError
 from .journal import Journal
 from .openapi import build_openapi
@@ -102,6 +103,7 @@ class ApiApp:
         self.redis = redis
         self.journal = Journal(journal_store, settings.core.journal)
         self.pipeline = Pipeline(plan, self.journal)
+        self.credentials = Credentials(key_store, pepper, self._forget_cached_keys)
         self.contexts = {
             name: RunningContext(
                 name=name,
@@ -112,6 +114,8 @@ class ApiApp:
                 journal_store=journal_store,
                 redis=redis,
                 database=self.database,
+                credentials=self.credentials,
+                providers=providers,
             )
             for name in self.plugin_names()
         }
@@ -143,6 +147,12 @@ class ApiApp:
         if self._started:
             raise RuntimeError("middleware is added before the application starts")
         self._app = middleware(self._app, *args, **options)
+
+    def _forget_cached_keys(self, changed: str) -> None:
+        """Make this process's key cache forget a key or application changed here."""
+        keyauth = self.pm.get_plugin("keyauth")
+        if isinstance(keyauth, KeyAuthPlugin):
+            keyauth.forget(changed)
 
     @property
     def routes(self) -> list[BaseRoute]:

@@ -21,7 +21,9 @@ from .upstream import Upstream
 if TYPE_CHECKING:
     from redis.asyncio import Redis
 
+    from .credentials import Credentials
     from .store import JournalStore, KeyStore, StoreDatabase
+    from .types import Provider
 
 
 class PluginContext(Protocol):
@@ -57,6 +59,14 @@ class PluginContext(Protocol):
         """The plugin's own tables in the deployment's store (see ``store_migrations``)."""
 
     @property
+    def credentials(self) -> Credentials:
+        """Save applications, issue keys, revoke them at once (an access-request workflow)."""
+
+    @property
+    def providers(self) -> tuple[Provider, ...]:
+        """The enabled providers: their routes, scopes and scope labels."""
+
+    @property
     def redis(self) -> Redis | None:
         """The deployment's shared Redis client (``[core.redis]``), or None without one."""
 
@@ -85,6 +95,8 @@ class RunningContext:
     journal_store: JournalStore
     redis: Redis | None
     database: StoreDatabase
+    credentials: Credentials
+    providers: tuple[Provider, ...] = ()
     task_group: anyio.abc.TaskGroup | None = None
     upstreams: list[Upstream] = field(default_factory=list)
 
