@@ -27,7 +27,7 @@ from .credentials import Credentials
 from .errors import ConfigError
 from .journal import Journal
 from .openapi import build_openapi
-from .pages import DSFR_FILES, DSFR_URL
+from .pages import DSFR_FILES, DSFR_URL, home_page
 from .pipeline import Endpoint, Pipeline
 from .plan import Phase, Plan, build_plan, steps_from_manager
 from .plugins import build_manager, installed_plugins, load_enabled
@@ -54,7 +54,7 @@ from .store import (
 )
 from .store.schema import PluginMigrations, SchemaOutdated
 from .types import Call, Provider
-from .web import WebRoute, mount
+from .web import WebRoute, mount, site_menu
 
 if TYPE_CHECKING:
     from redis.asyncio import Redis
@@ -328,10 +328,13 @@ class ApiApp:
             Route("/api/open-api.json", self._openapi_json, methods=["GET"]),
             Route("/api/open-api.yml", self._openapi_yaml, methods=["GET"]),
             Route("/api/plugins", self._plugins_endpoint, methods=["GET"]),
-            # The design system's files, for every plugin's pages (api_particulier.pages).
-            mount(WebRoute.static(DSFR_URL, DSFR_FILES), "core"),
         ]
-        routes += [mount(route, plugin) for plugin, route in web_routes]
+        menu = site_menu(web_routes)
+        # The design system's files, for every plugin's pages (api_particulier.pages), and
+        # the home page leading to the pages of the menu.
+        routes.append(mount(WebRoute.static(DSFR_URL, DSFR_FILES), "core"))
+        routes.append(mount(WebRoute(path="/", endpoint=home_page), "core", menu))
+        routes += [mount(route, plugin, menu) for plugin, route in web_routes]
         return routes
 
     def _pipeline_route(self, endpoint: Endpoint) -> Route:

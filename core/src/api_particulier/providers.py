@@ -24,6 +24,8 @@ CORE_PATHS = (
     "/api/open-api.json",
     "/api/open-api.yml",
     "/api/plugins",
+    "/",
+    "/static/dsfr",
 )
 
 

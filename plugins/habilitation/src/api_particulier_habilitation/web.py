@@ -121,7 +121,6 @@ class Site:
         """One route per path (GET shows, POST acts)."""
         requests, instruction = "/habilitation/demandes", "/habilitation/instruction"
         table: list[tuple[str, Endpoint | None, Endpoint | None]] = [
-            ("/habilitation", self.eligibility, None),
             ("/habilitation/connexion", self.sign_in_form, self.sign_in_request),
             ("/habilitation/connexion/{token}", self.sign_in_confirm, self.sign_in_use),
             ("/habilitation/deconnexion", None, self.sign_out),
@@ -136,7 +135,9 @@ class Site:
             (f"{instruction}/demandes/{{id}}/{{action}}", None, self.instructor_action),
             ("/habilitation/cle/{token}", self.key_link, self.key_link_use),
         ]
-        return [_route(path, get, post) for path, get, post in table]
+        # The way in, for administrations, is in the site's menu.
+        entry = WebRoute(path="/habilitation", endpoint=self.eligibility, menu_label=MENU_LABEL)
+        return [entry, *(_route(path, get, post) for path, get, post in table)]
 
     # -- rendering -------------------------------------------------------------------------
 
@@ -803,6 +804,7 @@ class Site:
 
 
 Endpoint = Callable[[Request], Awaitable[Response]]
+MENU_LABEL = "Demander un accès"
 
 
 def _route(path: str, get: Endpoint | None, post: Endpoint | None) -> WebRoute:
