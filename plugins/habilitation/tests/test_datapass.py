@@ -62,7 +62,10 @@ def signed(payload: dict[str, Any], secret: str = SECRET) -> tuple[bytes, dict[s
 
 
 async def test_signed_deliveries(
-    store: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    store: str,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
 ) -> None:
     monkeypatch.setenv("TEST_DATAPASS_SECRET", SECRET)
     settings = settings_for(tmp_path, store, datapass_secret={"env": "TEST_DATAPASS_SECRET"})
@@ -135,6 +138,12 @@ async def test_signed_deliveries(
         # Other events are acknowledged and change nothing.
         raw, headers = signed(delivery("submit", []))
         assert (await http.post("/api/datapass/webhook", content=raw, headers=headers)).json() == {}
+
+    # The deliveries were logged without the people they name.
+    logged = "".join(capsys.readouterr())
+    assert "datapass_approved" in logged and "datapass_delivery_replayed" in logged
+    for value in (TECHNICAL, "demandeur@", "Claude", "Durand", "Leroy", "0601020304", key):
+        assert value not in logged, value
 
 
 async def test_unsigned_tampered_and_foreign_deliveries(
