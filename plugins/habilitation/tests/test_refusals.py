@@ -10,7 +10,7 @@ from pathlib import Path
 
 import httpx
 import pytest
-from api_particulier.app import ApiApp
+from api_particulier.app import ApiApp, StartupError
 from api_particulier_habilitation.repository import Repository
 
 from .support import (
@@ -257,3 +257,39 @@ async def test_the_session_cookie(tmp_path: Path) -> None:
         answer = await forged.get("/habilitation/demandes")
         assert answer.status_code == 303
         await forged.aclose()
+
+
+async def test_a_short_session_secret_stops_the_start(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("TEST_SESSION_SECRET", "short")
+    settings = settings_for(tmp_path, session_secret={"env": "TEST_SESSION_SECRET"})
+    with pytest.raises(StartupError, match="session_secret must hold at least 32"):
+        async with service(settings):
+            pass
+
+
+async def test_an_instructor_archives(tmp_path: Path) -> None:
+    async with service(settings_for(tmp_path)) as c:
+        await sign_in(c.http, tmp_path, REQUESTER)
+        request_id = await draft(c.http)
+        await Repository(c.app.database).add_instructor(INSTRUCTOR, time.time())
+        instructor = other_client(c.http)
+        await sign_in(instructor, tmp_path, INSTRUCTOR)
+        page = await instructor.get(f"/habilitation/instruction/demandes/{request_id}")
+        assert "Archiver" in page.text and "Valider" not in page.text
+        answer = await instructor.post(
+            f"/habilitation/instruction/demandes/{request_id}/archivage",
+            data={"csrf": csrf(page), "version": version_of(page)},
+        )
+        assert answer.status_code == 303
+        record = await Repository(c.app.database).get(request_id)
+        assert record is not None and record.state.value == "archived"
+        # An archived request is edited no more.
+        page = await c.http.get(f"/habilitation/demandes/{request_id}")
+        answer = await c.http.post(
+            f"/habilitation/demandes/{request_id}",
+            data=filled(csrf=csrf(page), action="brouillon", title="Autre"),
+        )
+        assert answer.status_code == 409
+        await instructor.aclose()

@@ -6,7 +6,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import click
-from api_particulier import PluginContext, WebRoute, hookimpl
+from api_particulier import ConfigError, PluginContext, WebRoute, hookimpl
 from starlette.requests import Request
 from starlette.responses import Response
 
@@ -71,11 +71,14 @@ class HabilitationPlugin:
     async def startup(self, context: PluginContext) -> None:
         config: HabilitationConfig = context.config
         workflow = build_workflow(config, context)
-        secret = (
-            config.session_secret.reveal()
-            if config.session_secret is not None
-            else await workflow.repository.secret("session")
-        )
+        if config.session_secret is not None:
+            secret = config.session_secret.reveal()
+            if len(secret) < 32:
+                raise ConfigError(
+                    ["[plugins.habilitation] session_secret must hold at least 32 characters"]
+                )
+        else:
+            secret = await workflow.repository.secret("session")
         sessions = Sessions(
             secret,
             max_age=config.session_hours * 3600,
