@@ -72,8 +72,14 @@ def test_the_whole_path_in_a_browser(
     page.goto(f"{url}/habilitation")
     settle(page)
     assert_images_have_text_alternative(page)
-    tick(page, "Un particulier")
-    page.get_by_role("button", name="Vérifier mon éligibilité").click()
+    # By keyboard alone: the skip link first, then the choice and the button.
+    page.keyboard.press("Tab")
+    assert page.evaluate("document.activeElement.getAttribute('href')") == "#contenu"
+    page.locator("#profil-particulier").focus()
+    page.keyboard.press("Space")
+    page.keyboard.press("Tab")
+    assert page.evaluate("document.activeElement.textContent") == "Vérifier mon éligibilité"
+    page.keyboard.press("Enter")
     settle(page)
     expect(page.locator("#resultat")).to_contain_text("Vous n'êtes pas éligible")
     tick(page, "Une administration ou une collectivité territoriale")
