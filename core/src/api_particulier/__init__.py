@@ -22,6 +22,7 @@ from .errors import (
     ProviderUnavailable,
     SubjectNotFound,
 )
+from .faults import Faults
 from .markers import hookimpl
 from .settings import Secret
 from .store import Application, JournalStore, KeyStore, StoreDatabase, StoreUnavailable
@@ -45,6 +46,7 @@ __all__ = [
     "CommandContext",
     "ConfigError",
     "Denial",
+    "Faults",
     "JournalStore",
     "KeyStore",
     "PluginContext",

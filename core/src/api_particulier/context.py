@@ -16,12 +16,15 @@ from typing import TYPE_CHECKING, Any, Protocol
 import anyio.abc
 import structlog
 
+from .faults import Faults
 from .upstream import Upstream
 
 if TYPE_CHECKING:
     from redis.asyncio import Redis
 
+    from .journal import Journal
     from .store import JournalStore, KeyStore, StoreDatabase
+    from .types import Provider
 
 
 class PluginContext(Protocol):
@@ -64,6 +67,25 @@ class PluginContext(Protocol):
     def log(self) -> structlog.typing.FilteringBoundLogger:
         """A logger whose lines carry ``plugin=<name>``."""
 
+    @property
+    def providers(self) -> tuple[Provider, ...]:
+        """Every provider the service serves (all plugins'), with its health check: for a
+        plugin that watches them."""
+
+    @property
+    def faults(self) -> Faults:
+        """This process's count of store and Redis faults: report one with
+        ``context.faults.report("redis")`` where a fault is caught and the service carries
+        on; an observer reads ``context.faults.totals()``."""
+
+    @property
+    def journal_uncommitted(self) -> int:
+        """Journal rows this process has taken and not yet committed to the store."""
+
+    @property
+    def journal_lag(self) -> float:
+        """Seconds the oldest of those rows has waited (0 when none waits)."""
+
     def background(self, task: Callable[[], Awaitable[None]]) -> None:
         """Run ``task()`` in the background while the service runs; it is cancelled after
         every ``shutdown`` ran. An exception it raises is logged, never propagated."""
@@ -85,8 +107,19 @@ class RunningContext:
     journal_store: JournalStore
     redis: Redis | None
     database: StoreDatabase
+    providers: tuple[Provider, ...] = ()
+    faults: Faults = field(default_factory=Faults)
+    journal: Journal | None = None
     task_group: anyio.abc.TaskGroup | None = None
     upstreams: list[Upstream] = field(default_factory=list)
+
+    @property
+    def journal_uncommitted(self) -> int:
+        return 0 if self.journal is None else self.journal.uncommitted
+
+    @property
+    def journal_lag(self) -> float:
+        return 0.0 if self.journal is None else self.journal.lag()
 
     @property
     def log(self) -> structlog.typing.FilteringBoundLogger:
