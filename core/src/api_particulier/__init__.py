@@ -24,6 +24,7 @@ from .errors import (
 )
 from .faults import Faults
 from .markers import hookimpl
+from .pages import Pages
 from .settings import Secret
 from .store import Application, JournalStore, KeyStore, StoreDatabase, StoreUnavailable
 from .types import (
@@ -49,6 +50,7 @@ __all__ = [
     "Faults",
     "JournalStore",
     "KeyStore",
+    "Pages",
     "PluginContext",
     "Principal",
     "Provider",
