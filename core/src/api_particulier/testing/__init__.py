@@ -17,8 +17,8 @@ it also gives the fixtures ``upstream`` (a started :class:`UpstreamServer`),
 ``postgres_server`` (one :class:`PostgresServer` for the session), ``postgres_url`` (a new
 empty database on it), ``redis_server`` (a :class:`RedisServer` of the test's own) and
 ``anyio_backend`` (asyncio), ``live_server`` (a factory: ``url = live_server(settings,
-plugins=...)`` serves the app on 127.0.0.1 for the test), ``chromium`` (one headless
-browser for the session) and ``browser_page`` (a Playwright page, synchronous API, that
+plugins=...)`` serves the app on 127.0.0.1 for the test), ``chromium`` (a headless
+browser for the test) and ``browser_page`` (a Playwright page, synchronous API, that
 fails the test on a console error, an uncaught exception or a sub-resource that fails, and
 reaches nothing but loopback). The tests using a server or the browser are skipped, saying
 why, where it is not installed (a missing browser fails them when
@@ -145,9 +145,13 @@ def live_server_fixture() -> Iterator[Callable[..., str]]:
         yield start
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture
 def chromium() -> Iterator[Browser]:
-    """Debian's Chromium, headless, for the test session (never a downloaded browser)."""
+    """Debian's Chromium, headless, for one test (never a downloaded browser).
+
+    One per test, not per session: Playwright's synchronous API keeps an event loop of its
+    own marked as running while it is started, and the asynchronous tests that follow
+    could not run theirs."""
     if not chromium_available():
         if browser_required():
             pytest.fail(BROWSER_SKIP_REASON)
