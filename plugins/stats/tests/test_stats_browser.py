@@ -3,6 +3,7 @@ screenshot the operations guide shows."""
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -48,7 +49,10 @@ def fill_journal(tmp_path: Path) -> None:
         async with app_client(make_settings(tmp_path), plugins={"stats": StatsPlugin}) as client:
             await client.app.journal_store.write_calls(rows)
 
-    anyio.run(write)
+    # In a thread of its own: the test's thread runs Playwright's event loop.
+    filling = threading.Thread(target=anyio.run, args=(write,))
+    filling.start()
+    filling.join()
 
 
 def test_the_statistics_page_in_a_browser(

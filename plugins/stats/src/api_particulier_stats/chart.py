@@ -33,6 +33,7 @@ class Bar:
 class Tick:
     position: float
     text: str
+    anchor: str = "end"  # SVG text-anchor: the first date starts at its bar, the last ends
 
 
 @dataclass(frozen=True)
@@ -104,12 +105,14 @@ def bar_chart(days: list[tuple[str, int]]) -> Chart:
         if share != 0.5 or top_value % 2 == 0
     )
     marked = sorted({0, len(days) // 2, len(days) - 1}) if days else []
+    anchors = ["middle"] if len(marked) == 1 else ["start", *["middle"] * (len(marked) - 2), "end"]
     dates = tuple(
         Tick(
-            position=round(LEFT + index * slot + slot / 2, 2),
+            position=_date_position(index, slot, anchor),
             text=french_date(days[index][0], year=False),
+            anchor=anchor,
         )
-        for index in marked
+        for index, anchor in zip(marked, anchors, strict=True)
     )
     return Chart(
         width=WIDTH,
@@ -122,3 +125,10 @@ def bar_chart(days: list[tuple[str, int]]) -> Chart:
         values=values,
         dates=dates,
     )
+
+
+def _date_position(index: int, slot: float, anchor: str) -> float:
+    """Where a date under bar ``index`` is written: the first from its bar's left edge, the
+    last up to its bar's right edge (so neither leaves the picture), others centred."""
+    offset = {"start": 0.0, "middle": slot / 2, "end": slot}[anchor]
+    return round(LEFT + index * slot + offset, 2)
