@@ -77,7 +77,7 @@ async def test_a_provider_down_then_up_again(tmp_path: Path, store_url: str) -> 
     start = clock()
     simulator = SvairSimulator(hang_seconds=3)
     await simulator.start()
-    port = urlsplit(simulator.base_url).port
+    port = urlsplit(simulator.base_url).port or 0
     try:
         async with watched(tmp_path, store_url, simulator, clock) as (client, status):
             assert await status.probe_round()
