@@ -212,3 +212,20 @@ def test_durations_add_up(seconds: float) -> None:
         else:
             total += number * {"j": 1440, "h": 60, "min": 1}[chunk]
     assert total == max(1, round(seconds / 60))
+
+
+async def test_the_background_prober_runs_on_its_own(tmp_path: Path) -> None:
+    import anyio
+    from api_particulier.testing import EchoProvider
+
+    settings = make_settings(tmp_path, plugins={"status": {"interval": 1}})
+    async with app_client(
+        settings, plugins={"status": StatusPlugin, "echo": EchoProvider}
+    ) as client:
+        with anyio.fail_after(15):
+            while True:
+                report = (await client.http.get("/api/status")).json()
+                if report["providers"][0]["state"] == "up":
+                    break
+                await anyio.sleep(0.5)
+    assert report["providers"][0]["uptime"]["24h"] == 100.0

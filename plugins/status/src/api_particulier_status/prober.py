@@ -14,6 +14,7 @@ import structlog
 from .history import History
 
 DAY = 86400.0
+FIRST_ROUND_AFTER = 2.0  # seconds
 
 
 @dataclass(frozen=True)
@@ -69,6 +70,9 @@ class Prober:
             return False
 
     async def run_forever(self) -> None:
+        # A moment first: a process that only starts to stop again (`config check`, the
+        # trial start of `serve --workers`) never calls the upstreams.
+        await anyio.sleep(min(self.interval, FIRST_ROUND_AFTER))
         while True:
             try:
                 await self.round()
