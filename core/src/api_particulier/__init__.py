@@ -23,6 +23,7 @@ from .errors import (
     ProviderUnavailable,
     SubjectNotFound,
 )
+from .faults import Faults
 from .markers import hookimpl
 from .pages import Pages
 from .settings import Secret
@@ -48,6 +49,7 @@ __all__ = [
     "ConfigError",
     "Credentials",
     "Denial",
+    "Faults",
     "IssuedSecret",
     "JournalStore",
     "KeyStore",

@@ -25,6 +25,7 @@ from .builtins.keyauth import KeyAuthPlugin
 from .context import RunningContext
 from .credentials import Credentials
 from .errors import ConfigError
+from .faults import Faults
 from .journal import Journal
 from .openapi import build_openapi
 from .pages import DSFR_FILES, DSFR_URL, home_page
@@ -89,6 +90,7 @@ class ApiApp:
         redis: Redis | None = None,
         database: StoreDatabase | None = None,
         migrations: PluginMigrations | None = None,
+        faults: Faults | None = None,
     ) -> None:
         self.settings = settings
         # The plugins' own tables (context.database) and their revisions (db upgrade).
@@ -101,7 +103,8 @@ class ApiApp:
         self.journal_store = journal_store
         self.pepper = pepper
         self.redis = redis
-        self.journal = Journal(journal_store, settings.core.journal)
+        self.faults = faults if faults is not None else Faults()
+        self.journal = Journal(journal_store, settings.core.journal, self.faults)
         self.pipeline = Pipeline(plan, self.journal)
         self.credentials = Credentials(key_store, pepper, self._forget_cached_keys)
         self.contexts = {
@@ -116,6 +119,8 @@ class ApiApp:
                 database=self.database,
                 credentials=self.credentials,
                 providers=providers,
+                faults=self.faults,
+                journal=self.journal,
             )
             for name in self.plugin_names()
         }
@@ -373,6 +378,7 @@ class ApiApp:
             try:
                 count = await self.journal_store.count_successful_data_calls(since)
             except StoreUnavailable:
+                self.faults.report("store")
                 return error_response(STORE_UNAVAILABLE, 503, {**headers, "retry-after": "1"})
             cached = self._stats = (count, time.monotonic() + STATS_TTL)
         return json_response(cached[0], headers=headers)
@@ -534,7 +540,9 @@ def create_app(
         pepper = keys.load_pepper(settings)
     except ConfigError as exc:
         problems.extend(exc.problems)
-    builtins = {"keyauth": KeyAuthPlugin(key_store, pepper, settings.core.auth)}
+    # One count of the store's and Redis's faults for the whole application.
+    faults = Faults()
+    builtins = {"keyauth": KeyAuthPlugin(key_store, pepper, settings.core.auth, faults)}
     pm = build_manager(chosen, builtins)
     plan = build_plan(steps_from_manager(pm))
     try:
@@ -570,4 +578,5 @@ def create_app(
         redis=open_redis(settings.core.redis),
         database=plugin_database(settings),
         migrations=migrations,
+        faults=faults,
     )
