@@ -127,7 +127,11 @@ class PageWatch:
             self.faults.append(f"{response.status} for {response.url}")
 
     def _failed(self, request: Request) -> None:
-        if request.resource_type != "document":
+        # A load cancelled because the page moved on (a form sent, a link followed) while
+        # it was in flight — typically the favicon the browser asks for after the page —
+        # is not a broken resource: those fail otherwise (an error status, a refused
+        # connection, an outside host blocked).
+        if request.resource_type != "document" and request.failure != "net::ERR_ABORTED":
             self.faults.append(f"request failed: {request.url} ({request.failure})")
 
 
