@@ -179,3 +179,18 @@ async def test_without_a_secret_every_delivery_is_refused(tmp_path: Path) -> Non
         raw, headers = signed({"test": True, "timestamp": "2026-12-03T12:00:00Z"})
         answer = await c.http.post("/api/datapass/webhook", content=raw, headers=headers)
         assert answer.status_code == 401
+
+
+async def test_an_unusable_technical_contact_gets_no_mail(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("TEST_DATAPASS_SECRET", SECRET)
+    settings = settings_for(tmp_path, datapass_secret={"env": "TEST_DATAPASS_SECRET"})
+    async with service(settings) as c:
+        payload = delivery("approve", ["cnaf_quotient_familial"])
+        payload["data"]["data"]["contact_technique_email"] = "tech@exemple.fr\nBcc: x@ailleurs.fr"
+        raw, headers = signed(payload)
+        answer = await c.http.post("/api/datapass/webhook", content=raw, headers=headers)
+        assert answer.status_code == 200
+        assert "token_id" in answer.json()
+        assert outbox(tmp_path) == []

@@ -11,10 +11,11 @@ from api_particulier import ApiParticulierError, CommandContext, Stores
 
 from .catalogue import Catalogue
 from .config import HabilitationConfig
+from .form import EMAIL
 from .mail import Mailer
 from .repository import Repository, RequestRecord
 from .states import STATE_LABELS, Event, NotAllowed, Role, State
-from .web import _EMAIL, _when
+from .web import when
 from .workflow import Invalid, Workflow
 
 ACTOR = "ligne de commande"
@@ -62,7 +63,7 @@ def instructor() -> None:
 @click.pass_obj
 def instructor_add(ctx: CommandContext, email: str) -> int:
     email = email.strip().lower()
-    if not _EMAIL.fullmatch(email):
+    if not EMAIL.fullmatch(email):
         raise ApiParticulierError("not an e-mail address")
 
     async def work(workflow: Workflow) -> int:
@@ -107,7 +108,7 @@ def list_requests(ctx: CommandContext, state: str | None) -> int:
         found = await workflow.repository.list_requests(state=State(state) if state else None)
         for record in found:
             click.echo(
-                f"{record.id}\t{record.state.value}\t{_when(record.updated_at)}\t{record.form.title}"
+                f"{record.id}\t{record.state.value}\t{when(record.updated_at)}\t{record.form.title}"
             )
         if not found:
             click.echo("no request", err=True)
@@ -133,7 +134,7 @@ def show(ctx: CommandContext, request_id: str) -> int:
             click.echo(f"datapass     {record.datapass_id}")
         click.echo("timeline")
         for event in await workflow.repository.events(record.id):
-            line = f"  {event.seq:>3} {_when(event.at)} {event.event.value} ({event.role.value})"
+            line = f"  {event.seq:>3} {when(event.at)} {event.event.value} ({event.role.value})"
             click.echo(line + (f": {event.message}" if event.message else ""))
         return 0
 

@@ -21,7 +21,7 @@ from api_particulier import Secret
 from starlette.requests import Request
 from starlette.responses import Response
 
-from .form import Contact, RequestForm
+from .form import EMAIL, Contact, RequestForm
 from .repository import RequestRecord
 from .sessions import new_token, token_hash
 from .states import EDITABLE, Event, NotAllowed, Role, State
@@ -238,7 +238,12 @@ class DataPassWebhook:
             key_expires_at=self.workflow.key_expiry(now),
             expires_at=now + REVEAL_LINK_TTL,
         )
-        if not added or not form.technical.email:
+        if not added:
+            return
+        if not EMAIL.fullmatch(form.technical.email):
+            self.workflow.log.warning(
+                "datapass_technical_contact_unusable", datapass_id=request.datapass_id
+            )
             return
         subject = "Votre clé d'API Particulier est prête"
         await self.workflow.mailer.send(

@@ -42,7 +42,7 @@ CONTACTS = {
 RETENTION_JUSTIFIED_ABOVE = 36
 INVALID_SIRET = "Ce numéro SIRET n'est pas valide (14 chiffres, clé de contrôle)."
 MAX_RETENTION = 1200
-_EMAIL = re.compile(r"[^@\s<>\"']{1,64}@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)+", re.ASCII)
+EMAIL = re.compile(r"[^@\s<>\"']{1,64}@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)+", re.ASCII)
 _PHONE = re.compile(r"(\+33|0)[1-9][0-9]{8}", re.ASCII)
 _URL = re.compile(r"https?://[^\s<>\"']+\.[^\s<>\"']+", re.ASCII)
 
@@ -215,7 +215,7 @@ def problems(
 
     for prefix, label in CONTACTS.items():
         person: Contact = getattr(form, prefix)
-        if person.email and not _EMAIL.fullmatch(person.email):
+        if person.email and not EMAIL.fullmatch(person.email):
             found[f"{prefix}_email"] = "Cette adresse électronique n'est pas valide."
         if person.phone and not _PHONE.fullmatch(person.phone):
             found[f"{prefix}_phone"] = (

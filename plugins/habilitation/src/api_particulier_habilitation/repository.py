@@ -312,13 +312,19 @@ class Repository:
             },
         )
 
-    async def sign_in_links_since(self, since: float, *, email: str, client: str) -> int:
+    async def sign_in_links_since(
+        self, since: float, *, email: str, client: str
+    ) -> tuple[int, int]:
+        """Links asked since ``since`` for this address, and from this client."""
         rows = await self.db.fetch_all(
-            "SELECT COUNT(*) FROM habilitation_sign_in_links "
+            "SELECT "
+            "COALESCE(SUM(CASE WHEN email = :email THEN 1 ELSE 0 END), 0), "
+            "COALESCE(SUM(CASE WHEN client = :client THEN 1 ELSE 0 END), 0) "
+            "FROM habilitation_sign_in_links "
             "WHERE created_at > :since AND (email = :email OR client = :client)",
             {"since": since, "email": email, "client": client},
         )
-        return int(rows[0][0])
+        return int(rows[0][0]), int(rows[0][1])
 
     async def use_sign_in_link(self, token_hash: str, at: float) -> tuple[str, str] | None:
         """(e-mail, next path) of a link used now for the first time, before it expired."""

@@ -26,6 +26,7 @@ from starlette.responses import RedirectResponse, Response
 from .catalogue import Catalogue
 from .form import (
     CONTACTS,
+    EMAIL,
     LEGAL_NATURES,
     PROFILES,
     VOLUMES,
@@ -41,7 +42,6 @@ from .workflow import AlreadyDone, Invalid, Workflow
 MAX_PDF = 10 * 1024 * 1024
 # A request body: the PDF and the form's text, with room for the multipart framing.
 MAX_BODY = MAX_PDF + 512 * 1024
-_EMAIL = re.compile(r"[^@\s<>\"']{1,64}@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)+", re.ASCII)
 _REQUEST_ID = re.compile(r"[A-Za-z0-9_-]{1,64}", re.ASCII)
 _SAFE_NEXT = re.compile(r"/habilitation(/[A-Za-z0-9_\-/]*)?(\?[A-Za-z0-9_=&\-]*)?", re.ASCII)
 
@@ -84,6 +84,8 @@ REQUESTER_ACTIONS = {
     "archivage": (Event.archive, "archivee"),
 }
 NO_STORE = {"cache-control": "no-store"}
+# Sign-in links one client address may ask, in multiples of those one e-mail address may.
+CLIENT_FACTOR = 10
 BAD_EMAIL = "Indiquez une adresse électronique valide, par exemple nom@exemple.gouv.fr."
 
 
@@ -113,7 +115,7 @@ class Site:
                 "VOLUMES": VOLUMES,
                 "CONTACTS": CONTACTS,
                 "States": State,
-                "when": _when,
+                "when": when,
             },
         )
 
@@ -253,7 +255,7 @@ class Site:
         next_path = str(data.get("suivant", ""))
         if not _SAFE_NEXT.fullmatch(next_path):
             next_path = "/habilitation/demandes"
-        if not _EMAIL.fullmatch(email) or len(email) > 254:
+        if not EMAIL.fullmatch(email) or len(email) > 254:
             return await self.page(
                 request,
                 session,
@@ -267,10 +269,11 @@ class Site:
             )
         now = time.time()
         client = self.sessions.client(request)
-        recent = await self.repository.sign_in_links_since(
+        for_address, from_client = await self.repository.sign_in_links_since(
             now - LINK_TTL, email=email, client=client
         )
-        if recent >= self.sign_in_limit:
+        # One client address may be a whole office behind one proxy: it gets more.
+        if for_address >= self.sign_in_limit or from_client >= CLIENT_FACTOR * self.sign_in_limit:
             self.workflow.log.warning("sign_in_rate_limited")
             return await self.notice(
                 request,
@@ -854,7 +857,7 @@ async def _pdf(data: FormData) -> tuple[tuple[str, bytes] | None, str | None]:
     return (upload.filename[:200], content), None
 
 
-def _when(timestamp: float | None) -> str:
+def when(timestamp: float | None) -> str:
     if timestamp is None:
         return ""
     moment = datetime.datetime.fromtimestamp(timestamp, tz=datetime.UTC)
