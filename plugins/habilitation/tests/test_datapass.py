@@ -16,7 +16,7 @@ import pytest
 from api_particulier_habilitation.datapass import signature
 from api_particulier_habilitation.repository import Repository
 
-from .support import body, csrf, outbox, service, settings_for
+from .support import INSTRUCTOR, body, csrf, outbox, service, settings_for, sign_in
 
 pytestmark = pytest.mark.anyio
 SECRET = "datapass-shared-secret-for-tests"
@@ -194,3 +194,23 @@ async def test_an_unusable_technical_contact_gets_no_mail(
         assert answer.status_code == 200
         assert "token_id" in answer.json()
         assert outbox(tmp_path) == []
+
+
+async def test_a_link_from_datapass_is_shown_as_a_link_only_when_it_is_one(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("TEST_DATAPASS_SECRET", SECRET)
+    settings = settings_for(tmp_path, datapass_secret={"env": "TEST_DATAPASS_SECRET"})
+    async with service(settings) as c:
+        payload = delivery("approve", ["cnaf_quotient_familial"])
+        payload["data"]["data"]["cadre_juridique_url"] = "javascript:alert(1)"
+        raw, headers = signed(payload)
+        assert (
+            await c.http.post("/api/datapass/webhook", content=raw, headers=headers)
+        ).status_code == 200
+        await Repository(c.app.database).add_instructor(INSTRUCTOR, time.time())
+        await sign_in(c.http, tmp_path, INSTRUCTOR)
+        page = await c.http.get("/habilitation/instruction/demandes/dp-4242")
+        assert page.status_code == 200
+        assert "javascript:alert(1)" in page.text
+        assert 'href="javascript:' not in page.text
