@@ -13,6 +13,7 @@ import contextlib
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import msgspec
 from api_particulier import Pages, PluginContext, StoreUnavailable, WebRoute, hookimpl
@@ -21,6 +22,7 @@ from starlette.responses import Response
 
 from .config import StatusConfig
 from .history import History
+from .openapi import document_status
 from .page import page_context
 from .prober import Probe, Prober
 from .report import Report, build_report
@@ -53,6 +55,10 @@ class StatusPlugin:
         self.config = config
         register(WebRoute(path="/api/status", endpoint=self.status_endpoint))
         register(WebRoute(path="/status", endpoint=self.page))
+
+    @hookimpl
+    def amend_openapi(self, document: dict[str, Any]) -> None:
+        document_status(document)
 
     @hookimpl
     async def startup(self, context: PluginContext) -> None:
