@@ -26,6 +26,7 @@ async def test_embedded_defaults_serve_every_provider(tmp_path: Path) -> None:
         "consent",
         "dgfip",
         "documentation",
+        "habilitation",
         "metrics",
         "ratelimit",
         "stats",
@@ -52,6 +53,10 @@ async def test_embedded_defaults_serve_every_provider(tmp_path: Path) -> None:
             "revenuFiscalReference": 17580,
         }
         assert answer.headers["ratelimit-policy"] == '"default";q=20;w=1'
+        # The access request pages, with every provider's scopes to choose from.
+        page = await client.http.get("/habilitation")
+        assert page.status_code == 200
+        assert "Demander l'accès à API Particulier" in page.text.replace("&#39;", "'")
 
 
 @pytest.mark.parametrize("name", ["dgfip", "cnaf"])

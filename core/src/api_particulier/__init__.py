@@ -10,6 +10,7 @@ __version__ = "0.1.0"
 
 from .commands import CommandContext, Stores
 from .context import PluginContext
+from .credentials import Credentials, IssuedSecret
 from .errors import (
     ApiParticulierError,
     ConfigError,
@@ -46,8 +47,10 @@ __all__ = [
     "CallRecord",
     "CommandContext",
     "ConfigError",
+    "Credentials",
     "Denial",
     "Faults",
+    "IssuedSecret",
     "JournalStore",
     "KeyStore",
     "Pages",

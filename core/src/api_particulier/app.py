@@ -23,11 +23,12 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from . import hooks, keys
 from .builtins.keyauth import KeyAuthPlugin
 from .context import RunningContext
+from .credentials import Credentials
 from .errors import ConfigError
 from .faults import Faults
 from .journal import Journal
 from .openapi import build_openapi
-from .pages import DSFR_FILES, DSFR_URL
+from .pages import DSFR_FILES, DSFR_URL, home_page
 from .pipeline import Endpoint, Pipeline
 from .plan import Phase, Plan, build_plan, steps_from_manager
 from .plugins import build_manager, installed_plugins, load_enabled
@@ -54,7 +55,7 @@ from .store import (
 )
 from .store.schema import PluginMigrations, SchemaOutdated
 from .types import Call, Provider
-from .web import WebRoute, mount
+from .web import WebRoute, mount, site_menu
 
 if TYPE_CHECKING:
     from redis.asyncio import Redis
@@ -105,6 +106,7 @@ class ApiApp:
         self.faults = faults if faults is not None else Faults()
         self.journal = Journal(journal_store, settings.core.journal, self.faults)
         self.pipeline = Pipeline(plan, self.journal)
+        self.credentials = Credentials(key_store, pepper, self._forget_cached_keys)
         self.contexts = {
             name: RunningContext(
                 name=name,
@@ -115,6 +117,7 @@ class ApiApp:
                 journal_store=journal_store,
                 redis=redis,
                 database=self.database,
+                credentials=self.credentials,
                 providers=providers,
                 faults=self.faults,
                 journal=self.journal,
@@ -149,6 +152,12 @@ class ApiApp:
         if self._started:
             raise RuntimeError("middleware is added before the application starts")
         self._app = middleware(self._app, *args, **options)
+
+    def _forget_cached_keys(self, changed: str) -> None:
+        """Make this process's key cache forget a key or application changed here."""
+        keyauth = self.pm.get_plugin("keyauth")
+        if isinstance(keyauth, KeyAuthPlugin):
+            keyauth.forget(changed)
 
     @property
     def routes(self) -> list[BaseRoute]:
@@ -324,10 +333,13 @@ class ApiApp:
             Route("/api/open-api.json", self._openapi_json, methods=["GET"]),
             Route("/api/open-api.yml", self._openapi_yaml, methods=["GET"]),
             Route("/api/plugins", self._plugins_endpoint, methods=["GET"]),
-            # The design system's files, for every plugin's pages (api_particulier.pages).
-            mount(WebRoute.static(DSFR_URL, DSFR_FILES), "core"),
         ]
-        routes += [mount(route, plugin) for plugin, route in web_routes]
+        menu = site_menu(web_routes)
+        # The design system's files, for every plugin's pages (api_particulier.pages), and
+        # the home page leading to the pages of the menu.
+        routes.append(mount(WebRoute.static(DSFR_URL, DSFR_FILES), "core"))
+        routes.append(mount(WebRoute(path="/", endpoint=home_page), "core", menu))
+        routes += [mount(route, plugin, menu) for plugin, route in web_routes]
         return routes
 
     def _pipeline_route(self, endpoint: Endpoint) -> Route:

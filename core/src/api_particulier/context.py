@@ -22,6 +22,7 @@ from .upstream import Upstream
 if TYPE_CHECKING:
     from redis.asyncio import Redis
 
+    from .credentials import Credentials
     from .journal import Journal
     from .store import JournalStore, KeyStore, StoreDatabase
     from .types import Provider
@@ -60,17 +61,21 @@ class PluginContext(Protocol):
         """The plugin's own tables in the deployment's store (see ``store_migrations``)."""
 
     @property
+    def credentials(self) -> Credentials:
+        """Save applications, issue keys, revoke them at once (an access-request workflow)."""
+
+    @property
+    def providers(self) -> tuple[Provider, ...]:
+        """The enabled providers (all plugins'): their routes, scopes and scope labels,
+        and their health check, for a plugin that watches them."""
+
+    @property
     def redis(self) -> Redis | None:
         """The deployment's shared Redis client (``[core.redis]``), or None without one."""
 
     @property
     def log(self) -> structlog.typing.FilteringBoundLogger:
         """A logger whose lines carry ``plugin=<name>``."""
-
-    @property
-    def providers(self) -> tuple[Provider, ...]:
-        """Every provider the service serves (all plugins'), with its health check: for a
-        plugin that watches them."""
 
     @property
     def faults(self) -> Faults:
@@ -107,6 +112,7 @@ class RunningContext:
     journal_store: JournalStore
     redis: Redis | None
     database: StoreDatabase
+    credentials: Credentials
     providers: tuple[Provider, ...] = ()
     faults: Faults = field(default_factory=Faults)
     journal: Journal | None = None

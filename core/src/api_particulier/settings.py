@@ -26,6 +26,7 @@ BUNDLED_PLUGINS = (
     "consent",
     "ratelimit",
     "cache",
+    "habilitation",
     "metrics",
     "status",
     "stats",

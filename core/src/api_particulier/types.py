@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Awaitable, Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
@@ -172,6 +172,14 @@ class Provider:
     upstreams: tuple[Upstream, ...] = ()
     open: Callable[[], Awaitable[None]] | None = None
     close: Callable[[], Awaitable[None]] | None = None
+    # A French label per scope, for people choosing scopes (an access request form): a
+    # label naming a scope none of the routes has is refused at boot.
+    scope_labels: Mapping[str, str] = field(default_factory=dict)
+
+    @property
+    def scopes(self) -> frozenset[str]:
+        """Every scope of every route of the provider."""
+        return frozenset(scope for route in self.routes for scope in route.scopes)
 
 
 class Call:

@@ -46,6 +46,38 @@ FIELDS: dict[str, Any] = {
     "situationPartielle": "dgfip_situation_partielle",
 }
 
+
+def _declarant_labels(n: int) -> dict[str, str]:
+    return {
+        f"dgfip_declarant{n}_nom": f"Nom du déclarant {n}",
+        f"dgfip_declarant{n}_nom_naissance": f"Nom de naissance du déclarant {n}",
+        f"dgfip_declarant{n}_prenoms": f"Prénoms du déclarant {n}",
+        f"dgfip_declarant{n}_date_naissance": f"Date de naissance du déclarant {n}",
+    }
+
+
+# What a person choosing scopes reads (the access request form), one per scope of FIELDS.
+SCOPE_LABELS: dict[str, str] = {
+    **_declarant_labels(1),
+    **_declarant_labels(2),
+    "dgfip_adresse_fiscale_taxation": "Adresse fiscale de taxation",
+    "dgfip_adresse_fiscale_annee": "Année de l'adresse fiscale",
+    "dgfip_date_recouvrement": "Date de mise en recouvrement",
+    "dgfip_date_etablissement": "Date d'établissement de l'avis",
+    "dgfip_nombre_parts": "Nombre de parts",
+    "dgfip_situation_familiale": "Situation de famille",
+    "dgfip_nombre_personnes_a_charge": "Nombre de personnes à charge",
+    "dgfip_revenu_brut_global": "Revenu brut global",
+    "dgfip_revenu_imposable": "Revenu imposable",
+    "dgfip_impot_revenu_net_avant_corrections": "Impôt sur le revenu net avant corrections",
+    "dgfip_montant_impot": "Montant de l'impôt",
+    "dgfip_revenu_fiscal_reference": "Revenu fiscal de référence",
+    "dgfip_annee_impot": "Année d'imposition",
+    "dgfip_annee_revenus": "Année des revenus",
+    "dgfip_erreur_correctif": "Avis correctif ou erreur",
+    "dgfip_situation_partielle": "Situation partielle",
+}
+
 PROVIDER_STATUSES = (404, 502, 503, 504, 509)
 # The sandbox's historic identifiers: a notice, and the one that answers 404.
 EXAMPLES = RouteExamples(
