@@ -111,8 +111,11 @@ async def test_counts_match_what_was_sent(tmp_path: Path) -> None:
     builds = [labels for name, labels in samples if name == "api_particulier_build_info"]
     assert len(builds) == 1 and dict(builds[0])["version"]
     # No label holds a key, an application's name or what the caller sent.
+    labels = " ".join(value for _, pairs in samples for _, value in pairs)
+    assert "/api/v2/echo" in labels
     for forbidden in (key, "Quimper", "12345", "00000"):
-        assert forbidden not in text
+        assert forbidden not in labels
+    assert key not in text and "Quimper" not in text
 
 
 async def test_upstream_outcomes_and_time_per_provider(

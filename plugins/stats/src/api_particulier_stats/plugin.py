@@ -51,7 +51,7 @@ class StatsPlugin:
     def register_routes(self, register: Callable[[WebRoute], None], config: StatsConfig) -> None:
         self.config = config
         register(WebRoute(path="/api/stats/daily", endpoint=self.daily_endpoint))
-        register(WebRoute(path="/stats", endpoint=self.page))
+        register(WebRoute(path="/stats", endpoint=self.page, menu_label="Statistiques"))
 
     @hookimpl
     def amend_openapi(self, document: dict[str, Any]) -> None:

@@ -54,7 +54,7 @@ class StatusPlugin:
     def register_routes(self, register: Callable[[WebRoute], None], config: StatusConfig) -> None:
         self.config = config
         register(WebRoute(path="/api/status", endpoint=self.status_endpoint))
-        register(WebRoute(path="/status", endpoint=self.page))
+        register(WebRoute(path="/status", endpoint=self.page, menu_label="État du service"))
 
     @hookimpl
     def amend_openapi(self, document: dict[str, Any]) -> None:
