@@ -65,17 +65,17 @@ class PluginContext(Protocol):
         """Save applications, issue keys, revoke them at once (an access-request workflow)."""
 
     @property
-    def providers(self) -> tuple[Provider, ...]:
-        """The enabled providers (all plugins'): their routes, scopes and scope labels,
-        and their health check, for a plugin that watches them."""
-
-    @property
     def redis(self) -> Redis | None:
         """The deployment's shared Redis client (``[core.redis]``), or None without one."""
 
     @property
     def log(self) -> structlog.typing.FilteringBoundLogger:
         """A logger whose lines carry ``plugin=<name>``."""
+
+    @property
+    def providers(self) -> tuple[Provider, ...]:
+        """Every provider the service serves (all plugins'): their routes, scopes, scope
+        labels and health checks, for a plugin that lists or watches them."""
 
     @property
     def faults(self) -> Faults:
