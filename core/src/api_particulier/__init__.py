@@ -27,6 +27,7 @@ from .faults import Faults
 from .markers import hookimpl
 from .pages import Pages
 from .settings import Secret
+from .siret import is_valid_siret
 from .store import Application, JournalStore, KeyStore, StoreDatabase, StoreUnavailable
 from .types import (
     Call,
@@ -75,4 +76,5 @@ __all__ = [
     "UpstreamResponse",
     "WebRoute",
     "hookimpl",
+    "is_valid_siret",
 ]
