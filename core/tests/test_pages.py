@@ -205,3 +205,23 @@ def test_the_menu_in_a_narrow_browser(
     ).click()
     browser_page.wait_for_url(f"{url}/ailleurs")
     assert_images_have_text_alternative(browser_page)
+
+
+@pytest.mark.anyio
+async def test_a_store_outage_in_a_web_route_answers_503(tmp_path: Path) -> None:
+    from api_particulier import StoreUnavailable
+
+    async def outage(request: Request) -> Response:
+        raise StoreUnavailable("the store is down")
+
+    class Outage:
+        @hookimpl
+        def register_routes(self, register: Callable[[WebRoute], None], config: object) -> None:
+            register(WebRoute(path="/panne", endpoint=outage))
+
+    async with app_client(make_settings(tmp_path), plugins={"outage": Outage()}) as client:
+        answer = await client.http.get("/panne")
+    assert answer.status_code == 503
+    assert answer.json()["error"] == "service_unavailable"
+    assert answer.headers["retry-after"] == "1"
+    assert answer.headers["x-request-id"]

@@ -165,6 +165,9 @@ class Provider:
 
     routes: tuple[ProviderRoute, ...]
     name: str | None = None
+    # What people read for the provider (French), on public pages: "Avis d'impôt sur le
+    # revenu (DGFiP)". None: its name.
+    label: str | None = None
     health_path: str | None = None
     health: Callable[[], Awaitable[bool]] | None = None
     # The upstream clients the routes call through: opened and closed by the core, and
@@ -175,6 +178,11 @@ class Provider:
     # A French label per scope, for people choosing scopes (an access request form): a
     # label naming a scope none of the routes has is refused at boot.
     scope_labels: Mapping[str, str] = field(default_factory=dict)
+
+    @property
+    def display_name(self) -> str:
+        """The label, or the name when the provider declares none."""
+        return self.label or self.name or ""
 
     @property
     def scopes(self) -> frozenset[str]:

@@ -21,7 +21,8 @@ from starlette.routing import BaseRoute, Mount, Route, request_response
 from starlette.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from .responses import INTERNAL_ERROR, error_response, request_id
+from .responses import INTERNAL_ERROR, STORE_UNAVAILABLE, error_response, request_id
+from .store.base import StoreUnavailable
 
 _log = structlog.get_logger("api_particulier.web")
 
@@ -119,6 +120,13 @@ class _Guarded:
             await self.app(scope, receive, send_with_id)
         except HTTPException:
             raise  # the application's handler answers it with the error body
+        except StoreUnavailable:
+            # The store's outage, not the plugin's fault: the answer the data routes give.
+            _log.warning("store_unavailable", plugin=self.plugin, phase="route")
+            if started:
+                raise
+            headers = {"x-request-id": rid.decode(), "retry-after": "1"}
+            await error_response(STORE_UNAVAILABLE, 503, headers)(scope, receive, send)
         except Exception as exc:
             _log.error("plugin_failed", plugin=self.plugin, phase="route", exc_info=exc)
             if started:

@@ -109,6 +109,12 @@ async def test_from_request_to_key(
         )
         assert again.status_code == 200
         assert "rien n&#39;a été refait" in again.text
+        # A version that is not a number (a digit int() does not read) changes nothing.
+        odd = await instructor.post(
+            f"/habilitation/instruction/demandes/{request_id}/modifications",
+            data={"csrf": csrf(page), "version": "²", "message": "encore"},
+        )
+        assert odd.status_code < 500
 
         # The requester edits and resubmits.
         page = await requester.get(f"/habilitation/demandes/{request_id}")

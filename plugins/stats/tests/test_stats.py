@@ -44,7 +44,9 @@ def row(time: float, provider: str | None = "dgfip", status: int = 200) -> CallR
 
 @asynccontextmanager
 async def stats_client(tmp_path: Path, store_url: str) -> AsyncIterator[TestClient]:
-    settings = make_settings(tmp_path, store=store_url)
+    # The rows name providers this test does not run: the deployer's labels name them.
+    labels = {"dgfip": "Avis d'impôt sur le revenu (DGFiP)", "cnaf": "CNAF"}
+    settings = make_settings(tmp_path, store=store_url, plugins={"stats": {"labels": labels}})
     plugins = {"stats": StatsPlugin(clock=lambda: NOW), "echo": EchoProvider}
     if store_url.startswith("postgresql"):
         from api_particulier.app import create_app
@@ -93,7 +95,7 @@ async def test_daily_figures_per_provider(tmp_path: Path, store_url: str) -> Non
     assert isinstance(counter.json(), int)
 
 
-@pytest.mark.parametrize("days", ["0", "367", "abc", "-3", "1e3", "30 "])
+@pytest.mark.parametrize("days", ["0", "367", "abc", "-3", "1e3", "30 ", "²", "٣"])
 async def test_a_period_that_is_not_one_is_refused(tmp_path: Path, days: str) -> None:
     async with app_client(make_settings(tmp_path), plugins={"stats": StatsPlugin}) as client:
         answer = await client.http.get("/api/stats/daily", params={"days": days})
@@ -148,3 +150,14 @@ async def test_the_route_is_in_a_valid_openapi_document(tmp_path: Path) -> None:
     daily = document["paths"]["/api/stats/daily"]["get"]
     assert daily["parameters"][0]["schema"]["maximum"] == 366
     assert "/api/stats" in document["paths"]  # the core's, unchanged
+
+
+async def test_without_days_the_period_is_30_days_or_the_most_allowed(tmp_path: Path) -> None:
+    settings = make_settings(tmp_path, plugins={"stats": {"max_days": 7}})
+    async with app_client(settings, plugins={"stats": StatsPlugin}) as client:
+        answer = await client.http.get("/api/stats/daily")
+        document = (await client.http.get("/api/open-api.json")).json()
+    assert answer.status_code == 200
+    assert answer.json()["days"] == 7
+    parameter = document["paths"]["/api/stats/daily"]["get"]["parameters"][0]
+    assert parameter["schema"]["default"] == 7

@@ -60,6 +60,7 @@ class CnafPlugin:
         self.backend = self._given or build_backend(config)
         register(
             Provider(
+                label="Quotient familial et composition familiale (CNAF)",
                 routes=(
                     self._route("/api/v2/composition-familiale", deprecated=False),
                     self._route("/api/caf/famille", deprecated=True),

@@ -41,6 +41,7 @@ class DgfipPlugin:
         backend = self.backend = self.backend or make_backend(config)
         register(
             Provider(
+                label="Avis d'impôt sur le revenu (DGFiP)",
                 routes=build_routes(backend),
                 health_path=HEALTH_PATH,
                 health=backend.healthy,

@@ -125,7 +125,9 @@ class DataPassWebhook:
 
     async def __call__(self, request: Request) -> Response:
         length = request.headers.get("content-length")
-        if length is not None and (not length.isdigit() or int(length) > MAX_BODY):
+        if length is not None and (
+            not (length.isascii() and length.isdigit()) or int(length) > MAX_BODY
+        ):
             return _error(*TOO_LARGE)
         body = await request.body()
         if len(body) > MAX_BODY:

@@ -839,7 +839,10 @@ def _closing(endpoint: Endpoint) -> Endpoint:
 
 def _version(data: FormData) -> int | None:
     value = data.get("version")
-    return int(value) if isinstance(value, str) and value.isdigit() else None
+    # ASCII digits only: str.isdigit() admits "²", which int() refuses.
+    if isinstance(value, str) and value.isascii() and value.isdigit() and len(value) < 10:
+        return int(value)
+    return None
 
 
 async def _pdf(data: FormData) -> tuple[tuple[str, bytes] | None, str | None]:

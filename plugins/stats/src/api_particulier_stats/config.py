@@ -6,12 +6,6 @@ from typing import Annotated
 
 import msgspec
 
-# The names the page gives the bundled providers; others show under their own name.
-DEFAULT_LABELS = {
-    "dgfip": "Avis d'impôt sur le revenu (DGFiP)",
-    "cnaf": "Quotient familial et composition familiale (CNAF)",
-}
-
 
 class StatsConfig(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
     # Seconds a computed answer is kept before the journal is asked again: the figures are
@@ -20,5 +14,6 @@ class StatsConfig(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fiel
     # The longest period ``/api/stats/daily?days=`` may ask for (the journal's retention
     # bounds what it can answer anyway).
     max_days: Annotated[int, msgspec.Meta(ge=1, le=3660)] = 366
-    # The name shown for each provider on the page, by provider name.
-    labels: dict[str, str] = msgspec.field(default_factory=lambda: dict(DEFAULT_LABELS))
+    # Names shown on the page instead of the providers' own labels, by provider name (the
+    # providers not named keep theirs).
+    labels: dict[str, str] = msgspec.field(default_factory=dict)

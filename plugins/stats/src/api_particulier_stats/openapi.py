@@ -30,9 +30,14 @@ def document_daily(document: dict[str, Any], max_days: int) -> None:
                     "name": "days",
                     "in": "query",
                     "required": False,
-                    "description": f"The period's length in days (1 to {max_days}; 30 when "
-                    "omitted)",
-                    "schema": {"type": "integer", "minimum": 1, "maximum": max_days},
+                    "description": f"The period's length in days (1 to {max_days}; "
+                    f"{min(30, max_days)} when omitted)",
+                    "schema": {
+                        "type": "integer",
+                        "minimum": 1,
+                        "maximum": max_days,
+                        "default": min(30, max_days),
+                    },
                 }
             ],
             "responses": {

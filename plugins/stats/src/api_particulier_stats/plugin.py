@@ -40,6 +40,8 @@ class StatsPlugin:
         self.config = StatsConfig()
         self._journal: JournalStore | None = None
         self._providers: tuple[str, ...] = ()
+        # What the page calls each provider: its own label, or the deployer's.
+        self._labels: dict[str, str] = {}
         # days → (answer, good until on the monotonic clock)
         self._cache: dict[int, tuple[Daily, float]] = {}
 
@@ -61,6 +63,10 @@ class StatsPlugin:
     def startup(self, context: PluginContext) -> None:
         self._journal = context.journal_store
         self._providers = tuple(p.name for p in context.providers if p.name is not None)
+        self._labels = {
+            **{p.name: p.display_name for p in context.providers if p.name is not None},
+            **self.config.labels,
+        }
         self._cache.clear()
 
     async def figures(self, days: int) -> Daily:
@@ -102,11 +108,10 @@ class StatsPlugin:
             figures = await self.figures(PAGE_DAYS)
         except StoreUnavailable:
             return _unavailable()
-        labels = self.config.labels
         providers = [
             {
                 "name": name,
-                "label": labels.get(name, name),
+                "label": self._labels.get(name, name),
                 "total": french_number(figures.totals[name]),
                 "chart": bar_chart([(day.day, day.calls[name]) for day in figures.daily]),
             }
@@ -137,8 +142,9 @@ class StatsPlugin:
 
 def _days(raw: str | None, most: int) -> int | None:
     if raw is None:
-        return PAGE_DAYS
-    if not raw.isdigit() or len(raw) > 5:
+        return min(PAGE_DAYS, most)
+    # ASCII digits only: str.isdigit() admits "²" and other digits int() refuses or reads.
+    if not (raw.isascii() and raw.isdigit()) or len(raw) > 5:
         return None
     days = int(raw)
     return days if 1 <= days <= most else None

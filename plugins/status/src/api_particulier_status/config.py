@@ -6,11 +6,6 @@ from typing import Annotated
 
 import msgspec
 
-DEFAULT_LABELS = {
-    "dgfip": "Avis d'impôt sur le revenu (DGFiP)",
-    "cnaf": "Quotient familial et composition familiale (CNAF)",
-}
-
 
 class StatusConfig(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
     # Seconds between two rounds of probes. One process of the deployment probes at a time
@@ -20,5 +15,6 @@ class StatusConfig(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fie
     timeout: Annotated[float, msgspec.Meta(gt=0, le=60)] = 10.0
     # Days of probes and incidents kept (the page shows 90).
     retention_days: Annotated[int, msgspec.Meta(ge=1, le=3660)] = 90
-    # The name shown for each provider on the page, by provider name.
-    labels: dict[str, str] = msgspec.field(default_factory=lambda: dict(DEFAULT_LABELS))
+    # Names shown on the page instead of the providers' own labels, by provider name (the
+    # providers not named keep theirs).
+    labels: dict[str, str] = msgspec.field(default_factory=dict)

@@ -40,6 +40,8 @@ class StatusPlugin:
         self.prober: Prober | None = None
         self._history: History | None = None
         self._providers: tuple[str, ...] = ()
+        # What the page calls each provider: its own label, or the deployer's.
+        self._labels: dict[str, str] = {}
         self._kept: tuple[Report, float] | None = None
 
     @hookimpl
@@ -70,6 +72,10 @@ class StatusPlugin:
             if provider.name is not None and provider.health is not None
         ]
         self._providers = tuple(probe.provider for probe in probes)
+        self._labels = {
+            **{p.name: p.display_name for p in context.providers if p.name is not None},
+            **config.labels,
+        }
         self._kept = None
         self.prober = Prober(
             self._history,
@@ -124,7 +130,7 @@ class StatusPlugin:
             report = await self.report()
         except StoreUnavailable:
             return _unavailable()
-        return pages.render(request, "status.html", page_context(report, self.config.labels))
+        return pages.render(request, "status.html", page_context(report, self._labels))
 
 
 def _unavailable() -> Response:
