@@ -15,6 +15,8 @@ from typing import Any
 
 import asyncpg
 import pytest
+from api_particulier.chain import GENESIS
+from api_particulier.cli.journal import verify_store
 from api_particulier.store import DailyCount, JournalStore
 from api_particulier.store.postgresql import (
     PostgresDatabase,
@@ -163,8 +165,17 @@ _cuts = st.floats(0, 1000, allow_nan=False)
 
 
 async def purges_exactly(store: JournalStore, batches: list[list[CallRecord]], cut: float) -> None:
+    """A purge removes the rows timed before the cut that come before the first row kept
+    in the chain (a row timed earlier but written after one kept waits), and the chain
+    of the rows kept still verifies."""
     everything = [call for batch in batches for call in batch]
-    kept = [call for call in everything if call.time >= cut]
+    later = [position for position, call in enumerate(everything) if call.time >= cut]
+    first_kept = later[0] if later else len(everything)
+    kept = [
+        call
+        for position, call in enumerate(everything)
+        if call.time >= cut or position > first_kept
+    ]
     successful = [call for call in kept if call.status == 200 and call.provider is not None]
     for batch in batches:
         await store.write_calls(batch)
@@ -172,6 +183,9 @@ async def purges_exactly(store: JournalStore, batches: list[list[CallRecord]], c
     assert await store.purge_calls(cut) == len(everything) - len(kept)
     assert as_rows(await store.recent_calls(1000)) == as_rows(kept)
     assert await store.count_successful_data_calls(-1.0) == len(successful)
+    verdict = await verify_store(store, None, None)
+    assert verdict.ok, verdict.problem
+    assert verdict.rows == len(kept)
 
 
 @given(batches=_batches, cut=_cuts)
@@ -195,7 +209,8 @@ def test_any_batches_read_back_and_purge_exactly_on_postgresql(postgres_url: str
         async def scenario() -> None:
             async with opened_postgres(postgres_url) as store:
                 connection = await asyncpg.connect(postgres_url)
-                await connection.execute("TRUNCATE calls, calls_daily")
+                await connection.execute("TRUNCATE calls, calls_daily, journal_checkpoints")
+                await connection.execute("UPDATE journal_chain SET seq = 0, digest = $1", GENESIS)
                 await connection.close()
                 await purges_exactly(store, batches, cut)
 

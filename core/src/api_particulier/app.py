@@ -22,6 +22,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from . import hooks, keys
 from .builtins.keyauth import KeyAuthPlugin
+from .chain import Signer, load_signer
 from .context import RunningContext
 from .errors import ConfigError
 from .journal import Journal
@@ -87,6 +88,7 @@ class ApiApp:
         redis: Redis | None = None,
         database: StoreDatabase | None = None,
         migrations: PluginMigrations | None = None,
+        signer: Signer | None = None,
     ) -> None:
         self.settings = settings
         # The plugins' own tables (context.database) and their revisions (db upgrade).
@@ -99,7 +101,9 @@ class ApiApp:
         self.journal_store = journal_store
         self.pepper = pepper
         self.redis = redis
-        self.journal = Journal(journal_store, settings.core.journal)
+        # The key signing the journal's checkpoints (None: a deployment that set none).
+        self.signer = signer
+        self.journal = Journal(journal_store, settings.core.journal, signer)
         self.pipeline = Pipeline(plan, self.journal)
         self.contexts = {
             name: RunningContext(
@@ -518,6 +522,11 @@ def create_app(
         pepper = keys.load_pepper(settings)
     except ConfigError as exc:
         problems.extend(exc.problems)
+    signer = None
+    try:
+        signer = journal_signer(settings)
+    except ConfigError as exc:
+        problems.extend(exc.problems)
     builtins = {"keyauth": KeyAuthPlugin(key_store, pepper, settings.core.auth)}
     pm = build_manager(chosen, builtins)
     plan = build_plan(steps_from_manager(pm))
@@ -554,4 +563,16 @@ def create_app(
         redis=open_redis(settings.core.redis),
         database=plugin_database(settings),
         migrations=migrations,
+        signer=signer,
+    )
+
+
+def journal_signer(settings: Settings) -> Signer | None:
+    """The key signing the journal's checkpoints: ``[core.journal] signing_key``,
+    ``$API_PARTICULIER_JOURNAL_SIGNING_KEY`` or, in embedded mode, a generated file."""
+    configured = settings.core.journal.signing_key
+    return load_signer(
+        configured.reveal() if configured is not None else None,
+        settings.embedded,
+        settings.data_dir,
     )

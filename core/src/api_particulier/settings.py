@@ -47,6 +47,12 @@ class JournalConfig(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fi
     batch_size: Annotated[int, msgspec.Meta(ge=1)] = 500
     # Bound on rows waiting in memory; beyond it requests wait rather than rows being dropped.
     max_pending: Annotated[int, msgspec.Meta(ge=1)] = 50_000
+    # Seconds between two signed checkpoints of the chain's head (api_particulier.chain).
+    checkpoint_interval: Annotated[float, msgspec.Meta(ge=1, le=86400)] = 300.0
+    # The Ed25519 private key signing them (PEM, or its 32 bytes in base64). Unset: the
+    # embedded mode generates one in the data directory; a configured deployment without
+    # one (nor API_PARTICULIER_JOURNAL_SIGNING_KEY) chains its rows but signs nothing.
+    signing_key: Secret | None = None
 
 
 class AuthConfig(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):

@@ -70,6 +70,12 @@ class CallRecord(msgspec.Struct, frozen=True, kw_only=True):
     recipient: str | None = None
     # The error code of a non-2xx answer (``access_denied``, ``not_found`` …).
     error: str | None = None
+    # A keyed pseudonym of the citizen the call was about (``journal_subject``), never
+    # their identifiers: who looked at a citizen's data can be told to them alone.
+    subject: str | None = None
+    # The route's scopes the answer could show (the key's, narrowed by consent), sorted,
+    # space-separated; None before the parameters were validated.
+    scopes: str | None = None
 
 
 @dataclass(frozen=True, kw_only=True)
