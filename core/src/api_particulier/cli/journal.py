@@ -96,7 +96,8 @@ async def verify_store(
     head = await store.chain_head()
 
     async def rows(after: int) -> AsyncIterator[ChainedRow]:
-        position = (after, 0)
+        # After every row at position ``after``, whatever its id.
+        position = (after, 2**62)
         while True:
             page = await store.chained_rows(position, _PAGE)
             for row in page:

@@ -323,10 +323,18 @@ def _setter(event: anyio.Event) -> Callable[[object], None]:
     return lambda _connection: event.set()
 
 
-async def _add_checkpoint(c: PoolConnection, checkpoint: Checkpoint) -> None:
+async def _add_checkpoint(
+    c: PoolConnection, checkpoint: Checkpoint, *, replace: bool = False
+) -> None:
+    conflict = (
+        "DO UPDATE SET digest = excluded.digest, time = excluded.time, kind = excluded.kind, "
+        "key_id = excluded.key_id, signature = excluded.signature"
+        if replace
+        else "DO NOTHING"
+    )
     await c.execute(
-        "INSERT INTO journal_checkpoints (seq, digest, time, kind, key_id, signature) "
-        "VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (seq) DO NOTHING",
+        "INSERT INTO journal_checkpoints (seq, digest, time, kind, key_id, signature) "  # noqa: S608
+        f"VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (seq) {conflict}",
         *msgspec.structs.astuple(checkpoint),
     )
 
@@ -541,7 +549,8 @@ class PostgresJournalStore:
                     )
                 )
                 if digest is not None:
-                    await _add_checkpoint(c, seal(cut, digest))
+                    # It replaces a periodic checkpoint of the same row: the walk starts here.
+                    await _add_checkpoint(c, seal(cut, digest), replace=True)
                     await c.execute("DELETE FROM journal_checkpoints WHERE seq < $1", cut)
             else:
                 cut = previous or 0

@@ -327,7 +327,8 @@ def _purge(
             found = connection.execute("SELECT digest FROM calls WHERE seq = ?", (cut,)).fetchone()
             digest = head_digest if cut == head_seq else found[0] if found else None
             if digest is not None:
-                _add_checkpoint(connection, seal(cut, digest))
+                # It replaces a periodic checkpoint of the same row: the walk starts here.
+                _add_checkpoint(connection, seal(cut, digest), replace=True)
                 connection.execute("DELETE FROM journal_checkpoints WHERE seq < ?", (cut,))
         else:
             cut = previous or 0
@@ -341,9 +342,12 @@ def _purge(
     return int(removed)
 
 
-def _add_checkpoint(connection: sqlite3.Connection, checkpoint: Checkpoint) -> None:
+def _add_checkpoint(
+    connection: sqlite3.Connection, checkpoint: Checkpoint, *, replace: bool = False
+) -> None:
     connection.execute(
-        "INSERT OR IGNORE INTO journal_checkpoints (seq, digest, time, kind, key_id, signature) "
+        f"INSERT OR {'REPLACE' if replace else 'IGNORE'} INTO journal_checkpoints"  # noqa: S608
+        " (seq, digest, time, kind, key_id, signature) "
         "VALUES (?, ?, ?, ?, ?, ?)",
         msgspec.structs.astuple(checkpoint),
     )
