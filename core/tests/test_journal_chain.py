@@ -389,3 +389,33 @@ def test_verify_and_public_key_commands(
     # From the checkpoint signed after the change, nothing is wrong.
     tomorrow = (dt.datetime.now(dt.UTC).date() + dt.timedelta(days=1)).isoformat()
     assert main(["journal", "verify", "--since", tomorrow]) == 0
+
+
+# -- upgrading a journal of an older release ------------------------------------------------
+
+
+async def test_a_journal_of_the_previous_release_upgrades_and_chains_on(tmp_path: Path) -> None:
+    import sqlalchemy as sa
+    from alembic import command
+    from api_particulier.store.schema import _config
+
+    path = tmp_path / "journal.sqlite3"
+    engine = sa.create_engine(f"sqlite:///{path}")
+    with engine.connect() as connection:
+        config = _config()
+        config.attributes["connection"] = connection
+        command.upgrade(config, "journal_0001")
+        connection.execute(
+            sa.text(
+                "INSERT INTO calls (request_id, time, route, status, latency_ms, cache_hit) "
+                "VALUES ('old', 5.0, '/api/v2/avis-imposition', 200, 1.0, 0)"
+            )
+        )
+        connection.commit()
+    engine.dispose()
+    async with sqlite_journal(path) as journaled:  # the store upgrades its file
+        await journaled.write(3)
+        verdict = await verify_store(journaled.store, KEY, None)
+        assert verdict.ok, verdict.problem
+        assert verdict.rows == 3
+        assert [r.request_id for r in await journaled.store.recent_calls(10)][-1] == "old"
