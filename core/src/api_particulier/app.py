@@ -115,6 +115,8 @@ class ApiApp:
                 journal_store=journal_store,
                 redis=redis,
                 database=self.database,
+                embedded=settings.embedded,
+                providers=providers,
             )
             for name in self.plugin_names()
         }

@@ -22,6 +22,7 @@ if TYPE_CHECKING:
     from redis.asyncio import Redis
 
     from .store import JournalStore, KeyStore, StoreDatabase
+    from .types import Provider
 
 
 class PluginContext(Protocol):
@@ -43,6 +44,17 @@ class PluginContext(Protocol):
     @property
     def workers(self) -> int:
         """How many worker processes serve on this host (per-process policies divide by it)."""
+
+    @property
+    def embedded(self) -> bool:
+        """Whether the service runs on its embedded defaults (no configuration file): a
+        plugin may then generate its secrets in ``data_dir`` and run sandboxes, as the core
+        does with its pepper."""
+
+    @property
+    def providers(self) -> tuple[Provider, ...]:
+        """Every provider the plugins registered, with their routes' declarations (read
+        them; they serve through the pipeline)."""
 
     @property
     def key_store(self) -> KeyStore:
@@ -85,6 +97,8 @@ class RunningContext:
     journal_store: JournalStore
     redis: Redis | None
     database: StoreDatabase
+    embedded: bool = False
+    providers: tuple[Provider, ...] = ()
     task_group: anyio.abc.TaskGroup | None = None
     upstreams: list[Upstream] = field(default_factory=list)
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Awaitable, Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
@@ -123,6 +123,11 @@ class ProviderRoute:
     # Query names of the parameters that identify the citizen; consent evidence is bound to
     # them. None means every parameter of the Struct.
     subject_params: tuple[str, ...] | None = None
+    # Query names of the parameters that name the citizen themself rather than one
+    # document of theirs (a tax number, not a notice's reference): the journal's pseudonym
+    # of the citizen is made of them, so that a citizen finds every call about them with
+    # what they know. None means ``subject_params``.
+    citizen_params: tuple[str, ...] | None = None
     # Seconds the whole fetch may take, whatever it waits on (upstream calls, locks, a
     # parse in a worker thread): past it, the fetch is cancelled and the answer is 504
     # ``timeout_error``. ``None`` for a fetch that never waits (a sandbox data set): it
@@ -146,6 +151,36 @@ class ProviderRoute:
         return tuple(
             (f.name, f.encode_name) for f in fields if names is None or f.encode_name in names
         )
+
+    @cached_property
+    def citizen_fields(self) -> tuple[tuple[str, str], ...]:
+        """(attribute, query name) of each parameter naming the citizen themself."""
+        names = self.citizen_params
+        if names is None:
+            return self.subject_fields
+        fields = msgspec.structs.fields(self.params)
+        return tuple((f.name, f.encode_name) for f in fields if f.encode_name in names)
+
+    def citizen_identifiers(self, given: Mapping[str, str]) -> dict[str, str] | None:
+        """The citizen's identifiers for this route, as a data call's validated parameters
+        give them (:meth:`Call.citizen`): ``given`` checked and normalised by the route's
+        own rules (spaces removed where the route removes them). None when one is missing
+        or invalid."""
+        from .params import ParamsValidator
+
+        rules = {rule.name: rule for rule in ParamsValidator(self.params).rules}
+        found = {}
+        for _, query in self.citizen_fields:
+            value = given.get(query)
+            rule = rules[query]
+            if value is None:
+                return None
+            if rule.remove_spaces:
+                value = value.replace(" ", "")
+            if not rule.accepts(value):
+                return None
+            found[query] = str(msgspec.convert(value, rule.annotation, strict=False))
+        return found
 
 
 def _leaf_scopes(tree: Mapping[str, Any]) -> list[str]:
@@ -178,6 +213,9 @@ class Provider:
     upstreams: tuple[Upstream, ...] = ()
     open: Callable[[], Awaitable[None]] | None = None
     close: Callable[[], Awaitable[None]] | None = None
+    # A French label of each scope of the routes, for citizens (``dgfip_nombre_parts``:
+    # "Nombre de parts"); a scope without one is shown by its name.
+    scope_labels: Mapping[str, str] = field(default_factory=dict)
 
 
 class Call:
@@ -256,6 +294,14 @@ class Call:
 
             self._request = Request(self.scope, self._receive)
         return self._request
+
+    def citizen(self) -> dict[str, str]:
+        """The validated parameters naming the citizen themself (the route's
+        ``citizen_params``), as strings by their query names."""
+        if self.params is None or self.route is None:
+            return {}
+        params = self.params
+        return {query: str(getattr(params, attr)) for attr, query in self.route.citizen_fields}
 
     def subject(self) -> dict[str, str]:
         """The validated parameters that identify the citizen, as strings by their query

@@ -74,6 +74,14 @@ FIELDS: dict[str, Any] = {
     "annee": "cnaf_quotient_familial",
 }
 
+# What citizens read of each scope (the transparency report).
+SCOPE_LABELS: dict[str, str] = {
+    "cnaf_allocataires": "Allocataires (noms, dates de naissance, sexe)",
+    "cnaf_enfants": "Enfants (noms, dates de naissance, sexe)",
+    "cnaf_adresse": "Adresse",
+    "cnaf_quotient_familial": "Quotient familial",
+}
+
 # La Poste line number → key of ``adresse`` (LIBLIG1ADR … LIBLIG7ADR upstream).
 ADDRESS_KEYS: tuple[str, ...] = (
     "identite",

@@ -10,7 +10,7 @@ from api_particulier import Call, Provider, ProviderRoute, RouteExamples, hookim
 from .backend import CnafBackend
 from .client import SoapBackend
 from .config import CnafConfig
-from .models import FIELDS, CompositionFamiliale, CompositionFamilialeParams
+from .models import FIELDS, SCOPE_LABELS, CompositionFamiliale, CompositionFamilialeParams
 from .sandbox import SandboxBackend
 from .tls import client_context
 
@@ -70,6 +70,7 @@ class CnafPlugin:
                 # Anything a given backend holds besides its upstreams.
                 open=self.backend.start,
                 close=self.backend.close,
+                scope_labels=SCOPE_LABELS,
             )
         )
 

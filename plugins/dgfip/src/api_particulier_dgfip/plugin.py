@@ -8,7 +8,7 @@ from api_particulier import Provider, hookimpl
 
 from .backend import Backend
 from .config import DgfipConfig
-from .routes import build_routes
+from .routes import SCOPE_LABELS, build_routes
 from .sandbox import SandboxBackend
 from .svair.client import SvairBackend
 
@@ -45,5 +45,6 @@ class DgfipPlugin:
                 health_path=HEALTH_PATH,
                 health=backend.healthy,
                 upstreams=backend.upstreams,
+                scope_labels=SCOPE_LABELS,
             )
         )

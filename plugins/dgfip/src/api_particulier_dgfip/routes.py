@@ -54,6 +54,40 @@ EXAMPLES = RouteExamples(
     invalid={"numeroFiscal": "12", "referenceAvis": "1111111111111"},
 )
 SUBJECT_PARAMS = ("numeroFiscal", "referenceAvis")
+# The notice's reference names one document; the tax number names the citizen.
+CITIZEN_PARAMS = ("numeroFiscal",)
+
+
+def _declarant_labels(n: int) -> dict[str, str]:
+    return {
+        f"dgfip_declarant{n}_nom": f"Nom du déclarant {n}",
+        f"dgfip_declarant{n}_nom_naissance": f"Nom de naissance du déclarant {n}",
+        f"dgfip_declarant{n}_prenoms": f"Prénoms du déclarant {n}",
+        f"dgfip_declarant{n}_date_naissance": f"Date de naissance du déclarant {n}",
+    }
+
+
+# What citizens read of each scope (the transparency report).
+SCOPE_LABELS: dict[str, str] = {
+    **_declarant_labels(1),
+    **_declarant_labels(2),
+    "dgfip_adresse_fiscale_taxation": "Adresse fiscale de taxation",
+    "dgfip_adresse_fiscale_annee": "Année de l'adresse fiscale",
+    "dgfip_date_recouvrement": "Date de mise en recouvrement",
+    "dgfip_date_etablissement": "Date d'établissement de l'avis",
+    "dgfip_nombre_parts": "Nombre de parts",
+    "dgfip_situation_familiale": "Situation de famille",
+    "dgfip_nombre_personnes_a_charge": "Nombre de personnes à charge",
+    "dgfip_revenu_brut_global": "Revenu brut global",
+    "dgfip_revenu_imposable": "Revenu imposable",
+    "dgfip_impot_revenu_net_avant_corrections": "Impôt sur le revenu net avant corrections",
+    "dgfip_montant_impot": "Montant de l'impôt",
+    "dgfip_revenu_fiscal_reference": "Revenu fiscal de référence",
+    "dgfip_annee_impot": "Année d'imposition",
+    "dgfip_annee_revenus": "Année des revenus",
+    "dgfip_erreur_correctif": "Erreur corrective",
+    "dgfip_situation_partielle": "Situation partielle",
+}
 
 _DESCRIPTION = (
     "Données certifiées de l'avis d'impôt sur le revenu (DGFiP). Les espaces des "
@@ -82,6 +116,7 @@ def build_routes(backend: Backend) -> tuple[ProviderRoute, ProviderRoute]:
         "tags": ("DGFiP",),
         "provider_statuses": PROVIDER_STATUSES,
         "subject_params": SUBJECT_PARAMS,
+        "citizen_params": CITIZEN_PARAMS,
         "deadline": backend.deadline,
         "examples": EXAMPLES,
         # A notice does not change within the hour (the historic service's cache).
