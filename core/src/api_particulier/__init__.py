@@ -23,6 +23,7 @@ from .errors import (
     SubjectNotFound,
 )
 from .markers import hookimpl
+from .pages import Pages
 from .settings import Secret
 from .store import Application, JournalStore, KeyStore, StoreDatabase, StoreUnavailable
 from .types import (
@@ -47,6 +48,7 @@ __all__ = [
     "Denial",
     "JournalStore",
     "KeyStore",
+    "Pages",
     "PluginContext",
     "Principal",
     "Provider",

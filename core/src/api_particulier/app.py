@@ -27,6 +27,7 @@ from .context import RunningContext
 from .errors import ConfigError
 from .journal import Journal
 from .openapi import build_openapi
+from .pages import DSFR_FILES, DSFR_URL
 from .pipeline import Endpoint, Pipeline
 from .plan import Phase, Plan, build_plan, steps_from_manager
 from .plugins import build_manager, installed_plugins, load_enabled
@@ -323,6 +324,8 @@ class ApiApp:
             Route("/api/open-api.json", self._openapi_json, methods=["GET"]),
             Route("/api/open-api.yml", self._openapi_yaml, methods=["GET"]),
             Route("/api/plugins", self._plugins_endpoint, methods=["GET"]),
+            # The design system's files, for every plugin's pages (api_particulier.pages).
+            mount(WebRoute.static(DSFR_URL, DSFR_FILES), "core"),
         ]
         routes += [mount(route, plugin) for plugin, route in web_routes]
         return routes
