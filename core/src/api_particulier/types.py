@@ -6,7 +6,7 @@ Plugins receive and return these; they are the public vocabulary of the hook con
 from __future__ import annotations
 
 import time
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
@@ -92,6 +92,17 @@ class RouteExamples:
     invalid: Mapping[str, str] | None = None
 
 
+@dataclass(frozen=True)
+class Holder:
+    """A person an answer is about, as the provider names them: what a citizen's own
+    identity (FranceConnect's) is matched with before they are shown the calls about the
+    identifiers they gave. ``names``: family and given names in any order; ``birthdate``:
+    ``YYYY-MM-DD``."""
+
+    names: str
+    birthdate: str
+
+
 @dataclass(frozen=True, kw_only=True)
 class ProviderRoute:
     """One HTTP route served by a provider plugin.
@@ -128,6 +139,10 @@ class ProviderRoute:
     # of the citizen is made of them, so that a citizen finds every call about them with
     # what they know. None means ``subject_params``.
     citizen_params: tuple[str, ...] | None = None
+    # The persons an answer of the route is about (a payload as ``fetch`` returns it). A
+    # route whose parameters are all ``citizen_params`` and that declares it lets a
+    # citizen's identity be checked against the identifiers they give.
+    holders: Callable[[Any], Sequence[Holder]] | None = None
     # Seconds the whole fetch may take, whatever it waits on (upstream calls, locks, a
     # parse in a worker thread): past it, the fetch is cancelled and the answer is 504
     # ``timeout_error``. ``None`` for a fetch that never waits (a sandbox data set): it
