@@ -20,7 +20,7 @@ FAMILY = {"numeroAllocataire": "2345678", "codePostal": "75001"}
 async def test_embedded_defaults_serve_every_provider(tmp_path: Path) -> None:
     settings = load_settings(environ={"API_PARTICULIER_DATA_DIR": str(tmp_path)})
     plugins = load_enabled(settings)
-    assert sorted(plugins) == ["cache", "cnaf", "consent", "dgfip", "ratelimit"]
+    assert sorted(plugins) == ["cache", "cnaf", "consent", "dgfip", "ratelimit", "transparency"]
     async with app_client(settings, plugins=plugins) as client:
         document = yaml.safe_load((await client.http.get("/api/open-api.yml")).text)
         validate(document)
