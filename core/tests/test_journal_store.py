@@ -244,3 +244,23 @@ async def test_daily_counts_of_successful_data_calls(journal: JournalStore) -> N
     ]
     assert found[0] == DailyCount("1970-01-01", "cnaf", 1)
     assert sum(c.calls for c in found) == await journal.count_successful_data_calls(since)
+
+
+async def test_the_calls_about_a_citizen_are_found_by_their_pseudonym(
+    journal: JournalStore,
+) -> None:
+    await journal.write_calls(
+        [
+            record(1.0, subject="alice", scopes="a b"),
+            record(2.0, subject="bob"),
+            record(3.0, status=404, error="not_found", subject="alice"),
+            record(4.0),
+        ]
+    )
+    await journal.write_calls([record(5.0, subject="carol"), record(6.0, subject="alice")])
+    about = await journal.calls_about(["alice"], 0.0, 10)
+    assert [(r.time, r.status) for r in about] == [(6.0, 200), (3.0, 404), (1.0, 200)]
+    assert about[-1].scopes == "a b"
+    assert [r.time for r in await journal.calls_about(["alice", "carol"], 2.5, 2)] == [6.0, 5.0]
+    assert await journal.calls_about(["nobody"], 0.0, 10) == []
+    assert await journal.calls_about([], 0.0, 10) == []

@@ -125,7 +125,11 @@ class AccessLog:
         return found
 
     async def prove(self, token: str, given: Mapping[str, str], request: Request) -> list[str]:
-        """The pseudonyms the token's holder may see; a Refusal otherwise."""
+        """The pseudonyms the token's holder may see; a Refusal otherwise. What can be
+        checked here is, first: a missing or malformed token, then the identifiers; only
+        then is FranceConnect asked, and last the provider."""
+        if not well_formed(token):
+            raise NOT_IDENTIFIED
         named = self.identifiers(given)
         info = await self._token(token)
         for kind, identifiers in named:
@@ -134,8 +138,6 @@ class AccessLog:
         return [pseudonym(self._secret, identifiers) for _, identifiers in named]
 
     async def _token(self, token: str) -> TokenInfo:
-        if not well_formed(token):
-            raise NOT_IDENTIFIED
         try:
             info = await self._introspector.check(token)
         except ProviderError:
