@@ -419,3 +419,19 @@ async def test_a_journal_of_the_previous_release_upgrades_and_chains_on(tmp_path
         assert verdict.ok, verdict.problem
         assert verdict.rows == 3
         assert [r.request_id for r in await journaled.store.recent_calls(10)][-1] == "old"
+
+
+async def test_rows_written_outside_the_chain_are_named(tmp_path: Path) -> None:
+    path = tmp_path / "journal.sqlite3"
+    async with sqlite_journal(path) as chained:
+        await chained.write(3)
+    store = SQLiteJournalStore(path, chained=False)
+    await store.open()
+    try:
+        await store.write_calls([record(4)])
+        assert [r.request_id for r in await store.recent_calls(1)] == ["req-4"]
+        verdict = await verify_store(store, KEY, None)
+        assert verdict.problem is not None
+        assert "request req-4) was inserted outside the chain" in verdict.problem
+    finally:
+        await store.close()

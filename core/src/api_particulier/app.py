@@ -576,6 +576,8 @@ def journal_signer(settings: Settings) -> Signer | None:
     """The key signing the journal's checkpoints: ``[core.journal] signing_key``,
     ``$API_PARTICULIER_JOURNAL_SIGNING_KEY`` or, in embedded mode, a generated file."""
     configured = settings.core.journal.signing_key
+    if not settings.core.journal.chain:
+        return None  # nothing to sign
     return load_signer(
         configured.reveal() if configured is not None else None,
         settings.embedded,

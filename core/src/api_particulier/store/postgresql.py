@@ -366,8 +366,9 @@ def _utc_day(timestamp: float) -> dt.date:
 
 
 class PostgresJournalStore:
-    def __init__(self, database: PostgresDatabase) -> None:
+    def __init__(self, database: PostgresDatabase, *, chained: bool = True) -> None:
         self._db = database
+        self._chained = chained
         self._partitions_checked = 0.0
 
     async def open(self) -> None:
@@ -421,18 +422,24 @@ class PostgresJournalStore:
             if r.status == 200 and r.provider is not None
         )
         async with self._db.connection() as c, c.transaction():
-            # The chain's head, locked: the hosts' batches take their positions in turn.
-            head = await c.fetchrow("SELECT seq, digest FROM journal_chain WHERE id = 1 FOR UPDATE")
-            assert head is not None  # made by the migration
-            chained = extend(head["digest"], head["seq"] + 1, records)
-            rows = [
-                (*msgspec.structs.astuple(record), seq, digest)
-                for record, (seq, digest) in zip(records, chained, strict=True)
-            ]
+            if self._chained:
+                # The chain's head, locked: the hosts' batches take their positions in turn.
+                head = await c.fetchrow(
+                    "SELECT seq, digest FROM journal_chain WHERE id = 1 FOR UPDATE"
+                )
+                assert head is not None  # made by the migration
+                chained = extend(head["digest"], head["seq"] + 1, records)
+                rows = [
+                    (*msgspec.structs.astuple(record), seq, digest)
+                    for record, (seq, digest) in zip(records, chained, strict=True)
+                ]
+            else:
+                rows = [(*msgspec.structs.astuple(r), None, None) for r in records]
             await c.copy_records_to_table("calls", records=rows, columns=_WRITTEN_FIELDS)
-            await c.execute(
-                "UPDATE journal_chain SET seq = $1, digest = $2 WHERE id = 1", *chained[-1]
-            )
+            if self._chained:
+                await c.execute(
+                    "UPDATE journal_chain SET seq = $1, digest = $2 WHERE id = 1", *chained[-1]
+                )
             if daily:
                 await c.executemany(
                     "INSERT INTO calls_daily (day, provider, calls) VALUES ($1, $2, $3) "

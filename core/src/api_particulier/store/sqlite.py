@@ -263,15 +263,20 @@ class _Batch:
 
     __slots__ = ("assumed", "head", "rest", "statements")
 
-    def __init__(self, records: Sequence[CallRecord], head: tuple[int, str]) -> None:
+    def __init__(self, records: Sequence[CallRecord], head: tuple[int, str] | None) -> None:
+        # head None: the rows are written outside the chain ([core.journal] chain = false).
         self.assumed = head
-        chained = extend(head[1], head[0] + 1, records)
+        chained = extend(head[1], head[0] + 1, records) if head is not None else []
         # The columns follow CallRecord's fields, then the chain's: a row is the record as
         # a tuple with its position and digest.
-        rows = [
-            (*msgspec.structs.astuple(record), seq, digest)
-            for record, (seq, digest) in zip(records, chained, strict=True)
-        ]
+        rows: list[tuple[Any, ...]] = (
+            [
+                (*msgspec.structs.astuple(record), seq, digest)
+                for record, (seq, digest) in zip(records, chained, strict=True)
+            ]
+            if head is not None
+            else [(*msgspec.structs.astuple(record), None, None) for record in records]
+        )
         whole = len(rows) - len(rows) % _ROWS_PER_STATEMENT
         self.statements = [
             tuple(chain.from_iterable(rows[start : start + _ROWS_PER_STATEMENT]))
@@ -283,19 +288,24 @@ class _Batch:
 
 def _insert_calls(
     connection: sqlite3.Connection, batch: _Batch, records: Sequence[CallRecord]
-) -> tuple[int, str]:
-    """Insert the rows and extend the chain in one transaction; the new head."""
+) -> tuple[int, str] | None:
+    """Insert the rows and extend the chain in one transaction; the new head (None for
+    rows written outside the chain)."""
     connection.execute("BEGIN IMMEDIATE")
     try:
-        seq, digest = connection.execute(
-            "SELECT seq, digest FROM journal_chain WHERE id = 1"
-        ).fetchone()
-        if (seq, digest) != batch.assumed:
-            # Another process wrote since: the chain goes on from its rows.
-            batch = _Batch(records, (seq, digest))
+        if batch.assumed is not None:
+            seq, digest = connection.execute(
+                "SELECT seq, digest FROM journal_chain WHERE id = 1"
+            ).fetchone()
+            if (seq, digest) != batch.assumed:
+                # Another process wrote since: the chain goes on from its rows.
+                batch = _Batch(records, (seq, digest))
         connection.executemany(_INSERT_CALLS, batch.statements)
         connection.executemany(_INSERT_CALL, batch.rest)
-        connection.execute("UPDATE journal_chain SET seq = ?, digest = ? WHERE id = 1", batch.head)
+        if batch.head is not None:
+            connection.execute(
+                "UPDATE journal_chain SET seq = ?, digest = ? WHERE id = 1", batch.head
+            )
     except BaseException:
         connection.execute("ROLLBACK")
         raise
@@ -354,7 +364,7 @@ def _add_checkpoint(
 
 
 class SQLiteJournalStore:
-    def __init__(self, path: Path, *, durable: bool = False) -> None:
+    def __init__(self, path: Path, *, durable: bool = False, chained: bool = True) -> None:
         # FULL makes each commit survive a power cut, which the "required" journal promises.
         # Checkpoints copy the log into the database file; doing it every ~40 MB rather than
         # every ~4 MB (the default) costs a fifth less per row at a steady request rate.
@@ -370,6 +380,7 @@ class SQLiteJournalStore:
         # the event loop's thread from it, and again in the transaction only when another
         # process wrote in between.
         self._head: tuple[int, str] | None = None
+        self._chained = chained
 
     async def open(self) -> None:
         await self._db.arun(lambda c: None)
@@ -381,6 +392,10 @@ class SQLiteJournalStore:
         # Parameters are built here, on the event loop's thread: the writer thread then holds
         # the GIL only to bind them, and the loop is not kept waiting for it.
         if not records:
+            return
+        if not self._chained:
+            unchained = _Batch(records, None)
+            await self._db.arun(lambda c: _insert_calls(c, unchained, records))
             return
         head = self._head
         if head is None:

@@ -125,13 +125,14 @@ class AccessLog:
         return found
 
     async def prove(self, token: str, given: Mapping[str, str], request: Request) -> list[str]:
-        """The pseudonyms the token's holder may see; a Refusal otherwise. What can be
-        checked here is, first: a missing or malformed token, then the identifiers; only
-        then is FranceConnect asked, and last the provider."""
+        """The pseudonyms the token's holder may see; a Refusal otherwise. The token first
+        (a malformed one is refused without asking FranceConnect), then the identifiers,
+        and last the provider: whoever holds no valid token learns nothing, not even
+        whether their identifiers are well formed."""
         if not well_formed(token):
             raise NOT_IDENTIFIED
-        named = self.identifiers(given)
         info = await self._token(token)
+        named = self.identifiers(given)
         for kind, identifiers in named:
             if kind.checking is not None:
                 await self._check_holder(info, kind.checking, identifiers, request)

@@ -13,11 +13,12 @@ from typing import Any
 
 import structlog
 from api_particulier import Pages, WebRoute
+from api_particulier_consent.franceconnect import well_formed
 from api_particulier_consent.simulator import IntrospectionSimulator
 from starlette.requests import Request
 from starlette.responses import Response
 
-from .answers import Refusal, json_answer, too_many
+from .answers import NOT_IDENTIFIED, Refusal, json_answer, too_many
 from .attempts import Attempts
 from .report import AccessLog
 
@@ -65,6 +66,9 @@ class CitizenRoutes:
         access_log, attempts = self._log, self._attempts
         if access_log is None or attempts is None:
             raise _UNAVAILABLE
+        if not well_formed(token):
+            # Refused before it counts: nothing is asked of anyone for it.
+            raise NOT_IDENTIFIED
         address = request.client.host if request.client else "unknown"
         wait = attempts.admit(address)
         if wait is not None:
