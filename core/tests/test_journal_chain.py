@@ -8,6 +8,7 @@ import contextlib
 import datetime as dt
 import sqlite3
 import tempfile
+import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
 from typing import Any
@@ -428,7 +429,7 @@ async def test_rows_written_outside_the_chain_are_named(tmp_path: Path) -> None:
     store = SQLiteJournalStore(path, chained=False)
     await store.open()
     try:
-        await store.write_calls([record(4)])
+        await store.write_calls([record(4, time=time.time())])
         assert [r.request_id for r in await store.recent_calls(1)] == ["req-4"]
         verdict = await verify_store(store, KEY, None)
         assert verdict.problem is not None
