@@ -80,7 +80,7 @@ class Journal:
         task_group.start_soon(self._purger)
         if self._signer is not None:
             task_group.start_soon(self._checkpointer)
-        else:
+        elif self._config.chain:
             log.warning(
                 "journal_checkpoints_unsigned",
                 advice="set [core.journal] signing_key or API_PARTICULIER_JOURNAL_SIGNING_KEY",
