@@ -436,3 +436,40 @@ async def test_rows_written_outside_the_chain_are_named(tmp_path: Path) -> None:
         assert "request req-4) was inserted outside the chain" in verdict.problem
     finally:
         await store.close()
+
+
+def _epoch(year: int, month: int, day: int) -> float:
+    return dt.datetime(year, month, day, tzinfo=dt.UTC).timestamp()
+
+
+async def test_a_purge_drops_only_the_months_the_chain_no_longer_needs(postgres_url: str) -> None:
+    async with postgres_journal(postgres_url) as journaled:
+        store = journaled.store
+        assert isinstance(store, PostgresJournalStore)
+        made = await store.ensure_partitions(_epoch(2026, 1, 15))
+        assert made[:3] == ["calls_2026_01", "calls_2026_02", "calls_2026_03"]
+        january, march = _epoch(2026, 1, 10), _epoch(2026, 3, 10)
+        february = _epoch(2026, 2, 10)
+        # The February row is written after a March one: a host whose clock was behind.
+        await store.write_calls([record(1, time=january), record(2, time=march)])
+        await store.write_calls([record(3, time=february)])
+        log = Journal(store, JournalConfig(), SIGNER)
+        assert await store.purge_calls(_epoch(2026, 3, 1), log.seal) == 1
+        partitions = {
+            row["relname"]
+            for row in await journaled.execute(
+                "SELECT c.relname FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid "
+                "JOIN pg_class p ON p.oid = i.inhparent WHERE p.relname = 'calls'"
+            )
+        }
+        assert "calls_2026_01" not in partitions
+        assert "calls_2026_02" in partitions  # the chain still needs its row
+        verdict = await verify_store(store, KEY, None)
+        assert verdict.ok, verdict.problem
+        assert (verdict.first_seq, verdict.last_seq) == (2, 3)
+        # Once the chain has moved past it, the month goes whole.
+        await store.write_calls([record(4, time=_epoch(2026, 4, 2))])
+        assert await store.purge_calls(_epoch(2026, 4, 1), log.seal) == 2
+        verdict = await verify_store(store, KEY, None)
+        assert verdict.ok, verdict.problem
+        assert (verdict.first_seq, verdict.rows) == (4, 1)

@@ -11,6 +11,7 @@ from typing import Any
 
 import api_particulier.admin as admin
 import msgspec
+from api_particulier.store.postgresql import run_migrations
 from api_particulier.testing import TestClient, app_client, make_settings
 from api_particulier_cnaf.plugin import CnafPlugin
 from api_particulier_cnaf.sandbox import SandboxBackend as CnafSandbox
@@ -71,13 +72,19 @@ class Service:
 
 
 @asynccontextmanager
-async def service(tmp_path: Path, **transparency: Any) -> AsyncIterator[Service]:
+async def service(
+    tmp_path: Path, *, store: str | None = None, **transparency: Any
+) -> AsyncIterator[Service]:
+    """The service on SQLite in ``tmp_path``, or on the PostgreSQL database ``store``."""
     plugin = TransparencyPlugin()
     cnaf, dgfip = CountingCnaf(), DgfipSandbox()
+    if store is not None:
+        await run_migrations(store, apply=True)
     settings = make_settings(
         tmp_path,
         enabled=("dgfip", "cnaf", "transparency"),
         plugins={"transparency": {"max_attempts": 1000, **transparency}},
+        **({"store": store} if store is not None else {}),
     )
     plugins = {"dgfip": DgfipPlugin(dgfip), "cnaf": CnafPlugin(cnaf), "transparency": plugin}
     async with app_client(settings, plugins=plugins) as client:

@@ -55,8 +55,18 @@ async def two_administrations(svc: Service) -> None:
     await fetch(svc, ccas, "/api/v2/avis-imposition", {**NOTICE, "referenceAvis": "1111111111404"})
 
 
-async def test_a_citizen_sees_exactly_the_calls_about_them(tmp_path: Path) -> None:
-    async with service(tmp_path) as svc:
+@pytest.fixture(params=["sqlite", "postgresql"])
+def store(request: pytest.FixtureRequest) -> str | None:
+    if request.param == "sqlite":
+        return None
+    url: str = request.getfixturevalue("postgres_url")
+    return url
+
+
+async def test_a_citizen_sees_exactly_the_calls_about_them(
+    tmp_path: Path, store: str | None
+) -> None:
+    async with service(tmp_path, store=store) as svc:
         await two_administrations(svc)
         answer = await svc.report(svc.token(), numeroFiscal="1111111111111")
         assert answer.status_code == 200, answer.text
