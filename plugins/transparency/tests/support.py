@@ -80,11 +80,12 @@ async def service(
     cnaf, dgfip = CountingCnaf(), DgfipSandbox()
     if store is not None:
         await run_migrations(store, apply=True)
+    core: dict[str, Any] = {"store": store} if store is not None else {}
     settings = make_settings(
         tmp_path,
         enabled=("dgfip", "cnaf", "transparency"),
         plugins={"transparency": {"max_attempts": 1000, **transparency}},
-        **({"store": store} if store is not None else {}),
+        **core,
     )
     plugins = {"dgfip": DgfipPlugin(dgfip), "cnaf": CnafPlugin(cnaf), "transparency": plugin}
     async with app_client(settings, plugins=plugins) as client:
