@@ -53,7 +53,7 @@ async def test_a_failing_implementation_leaves_the_row_without_a_pseudonym(
     tmp_path: Path,
 ) -> None:
     failing = Naming(RuntimeError("boom"))
-    introspect, data = await rows(tmp_path, {"echo": EchoProvider(), "n": failing}, GOOD_PARAMS)
+    _, data = await rows(tmp_path, {"echo": EchoProvider(), "n": failing}, GOOD_PARAMS)
     assert data.status == 200 and data.subject is None
     assert data.scopes == "echo_nom echo_revenu"
 
