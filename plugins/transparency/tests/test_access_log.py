@@ -210,3 +210,34 @@ async def test_the_route_is_in_the_openapi_document(tmp_path: Path) -> None:
         operation = document["paths"]["/api/citizen/access-log"]["get"]
         assert operation["security"] == [{"citizenFranceConnect": []}]
         assert set(operation["responses"]) == {"200", "400", "401", "429", "503"}
+
+
+async def test_a_configured_deployment_must_give_its_secret_and_franceconnect(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import dataclasses
+
+    from api_particulier.app import StartupError
+    from api_particulier.testing import app_client, make_settings
+    from api_particulier_transparency.plugin import TransparencyPlugin
+
+    def configured(table: dict[str, Any]) -> Any:
+        settings = make_settings(
+            tmp_path, enabled=("transparency",), plugins={"transparency": table}
+        )
+        # As read from a file: not the embedded mode, nothing generated.
+        return dataclasses.replace(settings, source=tmp_path / "config.toml")
+
+    monkeypatch.setenv("TRANSPARENCY_SECRET", "s" * 40)
+    monkeypatch.setenv("API_PARTICULIER_PEPPER", "p" * 40)
+    for table, problem in (
+        ({}, "secret"),
+        ({"secret": {"env": "TRANSPARENCY_SECRET"}}, "franceconnect"),
+    ):
+        with pytest.raises(StartupError) as refused:
+            async with app_client(
+                configured(table), plugins={"transparency": TransparencyPlugin()}
+            ):
+                pass
+        assert problem in refused.value.problems[0]
+    assert not (tmp_path / "transparency-secret").exists()

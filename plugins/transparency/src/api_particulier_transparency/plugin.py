@@ -5,10 +5,9 @@ from __future__ import annotations
 
 import secrets
 from collections.abc import Callable
-from pathlib import Path
 from typing import Any
 
-from api_particulier import Call, PluginContext, WebRoute, hookimpl
+from api_particulier import Call, ConfigError, PluginContext, WebRoute, hookimpl
 from api_particulier_consent.config import FranceConnectConfig
 from api_particulier_consent.franceconnect import Introspector
 from api_particulier_consent.simulator import IntrospectionSimulator
@@ -63,8 +62,6 @@ class TransparencyPlugin:
         fc_config = config.franceconnect
         if fc_config is None:
             if not context.embedded:
-                from api_particulier import ConfigError
-
                 raise ConfigError(
                     ["[plugins.transparency] franceconnect: the introspection endpoint that "
                      "checks citizens' tokens is required (introspection_url, client_id, "
@@ -121,7 +118,3 @@ class TransparencyPlugin:
             return None
         identifiers = call.citizen()
         return pseudonym(secret, identifiers) if identifiers else None
-
-
-def templates() -> Path:
-    return Path(__file__).parent / "templates"
