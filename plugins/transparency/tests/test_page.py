@@ -63,19 +63,24 @@ def test_a_citizen_reads_who_fetched_their_data(
 
     page = browser_page
     page.goto(f"{url}/mes-donnees")
+    # Each page loads whole (its icons too) before the next is asked for.
+    page.wait_for_load_state("networkidle")
     assert page.title() == "Qui a consulté mes données ? — API Particulier"
     # A wrong token: the refusal says nothing more.
     page.get_by_label("Jeton FranceConnect").fill("not-a-token")
     page.get_by_label("Numéro allocataire").fill("2345678")
     page.get_by_label("Code postal", exact=True).fill("75001")
     page.get_by_role("button", name="Voir qui a consulté mes données").click()
+    page.wait_for_load_state("networkidle")
     alert = page.get_by_role("alert")
     assert "Votre identité n'a pas pu être vérifiée" in alert.inner_text()
     assert page.locator("table").count() == 0
 
     page.get_by_role("button", name="Obtenir un jeton de démonstration").click()
+    page.wait_for_load_state("networkidle")
     assert page.get_by_label("Numéro allocataire").input_value() == "2345678"
     page.get_by_role("button", name="Voir qui a consulté mes données").click()
+    page.wait_for_load_state("networkidle")
     assert page.get_by_role("heading", name="2 consultations de vos données").is_visible()
     rows = page.locator("table tbody tr")
     assert rows.count() == 2
