@@ -20,7 +20,19 @@ FAMILY = {"numeroAllocataire": "2345678", "codePostal": "75001"}
 async def test_embedded_defaults_serve_every_provider(tmp_path: Path) -> None:
     settings = load_settings(environ={"API_PARTICULIER_DATA_DIR": str(tmp_path)})
     plugins = load_enabled(settings)
-    assert sorted(plugins) == ["cache", "cnaf", "consent", "dgfip", "ratelimit", "transparency"]
+    assert sorted(plugins) == [
+        "cache",
+        "cnaf",
+        "consent",
+        "dgfip",
+        "documentation",
+        "habilitation",
+        "metrics",
+        "ratelimit",
+        "stats",
+        "status",
+        "transparency",
+    ]
     async with app_client(settings, plugins=plugins) as client:
         document = yaml.safe_load((await client.http.get("/api/open-api.yml")).text)
         validate(document)
@@ -40,6 +52,10 @@ async def test_embedded_defaults_serve_every_provider(tmp_path: Path) -> None:
             "revenuFiscalReference": 17580,
         }
         assert answer.headers["ratelimit-policy"] == '"default";q=20;w=1'
+        # The access request pages, with every provider's scopes to choose from.
+        page = await client.http.get("/habilitation")
+        assert page.status_code == 200
+        assert "Demander l'accès à API Particulier" in page.text.replace("&#39;", "'")
 
 
 @pytest.mark.parametrize("name", ["dgfip", "cnaf"])

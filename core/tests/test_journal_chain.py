@@ -264,7 +264,7 @@ async def test_another_key_does_not_verify(journal: Journaled) -> None:
 
 
 async def test_purges_keep_the_chain_verifiable(journal: Journaled) -> None:
-    log = Journal(journal.store, JournalConfig(), SIGNER)
+    log = Journal(journal.store, JournalConfig(), signer=SIGNER)
     await journal.write(10)
     await log.checkpoint()
     removed = await journal.store.purge_calls(1000.0 + 6, log.seal)
@@ -374,7 +374,7 @@ def test_verify_and_public_key_commands(
         assert signer is not None and public_pem(signer.public_key) == pem
         async with sqlite_journal(tmp_path / "journal.sqlite3") as journaled:
             await journaled.write(5)
-            log = Journal(journaled.store, JournalConfig(), signer)
+            log = Journal(journaled.store, JournalConfig(), signer=signer)
             await log.checkpoint()
 
     asyncio.run(fill())
@@ -453,7 +453,7 @@ async def test_a_purge_drops_only_the_months_the_chain_no_longer_needs(postgres_
         # The February row is written after a March one: a host whose clock was behind.
         await store.write_calls([record(1, time=january), record(2, time=march)])
         await store.write_calls([record(3, time=february)])
-        log = Journal(store, JournalConfig(), SIGNER)
+        log = Journal(store, JournalConfig(), signer=SIGNER)
         assert await store.purge_calls(_epoch(2026, 3, 1), log.seal) == 1
         partitions = {
             row["relname"]

@@ -145,3 +145,63 @@ def test_images_without_alternative_are_named(
     assert "img data:" in str(failure.value)
     assert "svg chart" in str(failure.value)
     assert "fine" not in str(failure.value)
+
+
+class MenuPlugin:
+    @hookimpl
+    def register_routes(self, register: Callable[[WebRoute], None], config: object) -> None:
+        register(WebRoute(path="/bonjour", endpoint=greeting, menu_label="Bonjour"))
+        register(WebRoute(path="/ailleurs", endpoint=greeting, menu_label="Ailleurs"))
+        register(WebRoute(path="/cachee", endpoint=greeting))
+
+
+def test_menu_entries_are_pages_of_their_own() -> None:
+    with pytest.raises(ValueError, match="only a page"):
+        WebRoute(path="/fichiers", directory=Path("."), menu_label="Fichiers")
+    with pytest.raises(ValueError, match="only a page"):
+        WebRoute(path="/demande/{id}", endpoint=greeting, menu_label="Demande")
+
+
+@pytest.mark.anyio
+async def test_the_home_page_leads_to_every_page_of_the_menu(tmp_path: Path) -> None:
+    async with app_client(make_settings(tmp_path), plugins={"menu": MenuPlugin()}) as client:
+        home = await client.http.get("/")
+        page = await client.http.get("/bonjour")
+    assert home.status_code == 200
+    links = re.findall(r'<a class="fr-nav__link" href="([^"]+)"', home.text)
+    assert links == ["/bonjour", "/ailleurs"]
+    tiles = re.findall(r'<h3 class="fr-tile__title"><a href="([^"]+)">', home.text)
+    assert tiles == ["/bonjour", "/ailleurs"]
+    assert "/cachee" not in home.text
+    current = re.findall(r'href="([^"]+)" target="_self" aria-current="page"', page.text)
+    assert current == ["/bonjour"]
+
+
+def test_a_plugin_cannot_take_the_home_page(tmp_path: Path) -> None:
+    class Squatter:
+        @hookimpl
+        def register_routes(self, register: Callable[[WebRoute], None], config: object) -> None:
+            register(WebRoute(path="/", endpoint=greeting))
+
+    from api_particulier.app import create_app
+    from api_particulier.errors import ConfigError
+
+    with pytest.raises(ConfigError, match="route / declared by both core and squatter"):
+        create_app(make_settings(tmp_path), plugins={"squatter": Squatter()})
+
+
+def test_the_menu_in_a_narrow_browser(
+    tmp_path: Path, live_server: Callable[..., str], browser_page: Page
+) -> None:
+    url = live_server(make_settings(tmp_path), plugins={"menu": MenuPlugin()})
+    browser_page.set_viewport_size({"width": 375, "height": 800})
+    browser_page.goto(f"{url}/")
+    # Narrow, the menu hides behind its button (the design system's script opens it).
+    navigation = browser_page.get_by_role("navigation", name="Menu principal")
+    assert not navigation.is_visible()
+    browser_page.get_by_role("button", name="Menu").click()
+    browser_page.get_by_role("navigation", name="Menu principal").get_by_role(
+        "link", name="Ailleurs"
+    ).click()
+    browser_page.wait_for_url(f"{url}/ailleurs")
+    assert_images_have_text_alternative(browser_page)

@@ -10,6 +10,7 @@ __version__ = "0.1.0"
 
 from .commands import CommandContext, Stores
 from .context import PluginContext
+from .credentials import Credentials, IssuedSecret
 from .errors import (
     ApiParticulierError,
     ConfigError,
@@ -22,6 +23,7 @@ from .errors import (
     ProviderUnavailable,
     SubjectNotFound,
 )
+from .faults import Faults
 from .markers import hookimpl
 from .pages import Pages
 from .settings import Secret
@@ -46,8 +48,11 @@ __all__ = [
     "CallRecord",
     "CommandContext",
     "ConfigError",
+    "Credentials",
     "Denial",
+    "Faults",
     "Holder",
+    "IssuedSecret",
     "JournalStore",
     "KeyStore",
     "Pages",

@@ -24,10 +24,12 @@ from . import hooks, keys
 from .builtins.keyauth import KeyAuthPlugin
 from .chain import Signer, load_signer
 from .context import RunningContext
+from .credentials import Credentials
 from .errors import ConfigError
+from .faults import Faults
 from .journal import Journal
 from .openapi import build_openapi
-from .pages import DSFR_FILES, DSFR_URL
+from .pages import DSFR_FILES, DSFR_URL, home_page
 from .pipeline import Endpoint, Pipeline
 from .plan import Phase, Plan, build_plan, steps_from_manager
 from .plugins import build_manager, installed_plugins, load_enabled
@@ -54,7 +56,7 @@ from .store import (
 )
 from .store.schema import PluginMigrations, SchemaOutdated
 from .types import Call, Provider
-from .web import WebRoute, mount
+from .web import WebRoute, mount, site_menu
 
 if TYPE_CHECKING:
     from redis.asyncio import Redis
@@ -89,6 +91,7 @@ class ApiApp:
         redis: Redis | None = None,
         database: StoreDatabase | None = None,
         migrations: PluginMigrations | None = None,
+        faults: Faults | None = None,
         signer: Signer | None = None,
     ) -> None:
         self.settings = settings
@@ -102,10 +105,12 @@ class ApiApp:
         self.journal_store = journal_store
         self.pepper = pepper
         self.redis = redis
+        self.faults = faults if faults is not None else Faults()
         # The key signing the journal's checkpoints (None: a deployment that set none).
         self.signer = signer
-        self.journal = Journal(journal_store, settings.core.journal, signer)
+        self.journal = Journal(journal_store, settings.core.journal, self.faults, signer)
         self.pipeline = Pipeline(plan, self.journal)
+        self.credentials = Credentials(key_store, pepper, self._forget_cached_keys)
         self.contexts = {
             name: RunningContext(
                 name=name,
@@ -116,8 +121,11 @@ class ApiApp:
                 journal_store=journal_store,
                 redis=redis,
                 database=self.database,
-                embedded=settings.embedded,
+                credentials=self.credentials,
                 providers=providers,
+                faults=self.faults,
+                journal=self.journal,
+                embedded=settings.embedded,
             )
             for name in self.plugin_names()
         }
@@ -149,6 +157,12 @@ class ApiApp:
         if self._started:
             raise RuntimeError("middleware is added before the application starts")
         self._app = middleware(self._app, *args, **options)
+
+    def _forget_cached_keys(self, changed: str) -> None:
+        """Make this process's key cache forget a key or application changed here."""
+        keyauth = self.pm.get_plugin("keyauth")
+        if isinstance(keyauth, KeyAuthPlugin):
+            keyauth.forget(changed)
 
     @property
     def routes(self) -> list[BaseRoute]:
@@ -324,10 +338,13 @@ class ApiApp:
             Route("/api/open-api.json", self._openapi_json, methods=["GET"]),
             Route("/api/open-api.yml", self._openapi_yaml, methods=["GET"]),
             Route("/api/plugins", self._plugins_endpoint, methods=["GET"]),
-            # The design system's files, for every plugin's pages (api_particulier.pages).
-            mount(WebRoute.static(DSFR_URL, DSFR_FILES), "core"),
         ]
-        routes += [mount(route, plugin) for plugin, route in web_routes]
+        menu = site_menu(web_routes)
+        # The design system's files, for every plugin's pages (api_particulier.pages), and
+        # the home page leading to the pages of the menu.
+        routes.append(mount(WebRoute.static(DSFR_URL, DSFR_FILES), "core"))
+        routes.append(mount(WebRoute(path="/", endpoint=home_page), "core", menu))
+        routes += [mount(route, plugin, menu) for plugin, route in web_routes]
         return routes
 
     def _pipeline_route(self, endpoint: Endpoint) -> Route:
@@ -366,6 +383,7 @@ class ApiApp:
             try:
                 count = await self.journal_store.count_successful_data_calls(since)
             except StoreUnavailable:
+                self.faults.report("store")
                 return error_response(STORE_UNAVAILABLE, 503, {**headers, "retry-after": "1"})
             cached = self._stats = (count, time.monotonic() + STATS_TTL)
         return json_response(cached[0], headers=headers)
@@ -532,7 +550,9 @@ def create_app(
         signer = journal_signer(settings)
     except ConfigError as exc:
         problems.extend(exc.problems)
-    builtins = {"keyauth": KeyAuthPlugin(key_store, pepper, settings.core.auth)}
+    # One count of the store's and Redis's faults for the whole application.
+    faults = Faults()
+    builtins = {"keyauth": KeyAuthPlugin(key_store, pepper, settings.core.auth, faults)}
     pm = build_manager(chosen, builtins)
     plan = build_plan(steps_from_manager(pm))
     try:
@@ -568,6 +588,7 @@ def create_app(
         redis=open_redis(settings.core.redis),
         database=plugin_database(settings),
         migrations=migrations,
+        faults=faults,
         signer=signer,
     )
 

@@ -21,15 +21,22 @@ if TYPE_CHECKING:
     from redis.asyncio import Redis
 
     from .app import ApiApp
-    from .store import JournalStore, KeyStore
+    from .credentials import Credentials
+    from .store import JournalStore, KeyStore, StoreDatabase
+    from .types import Provider
 
 
 @dataclass(frozen=True)
 class Stores:
-    """The stores, open for a command's work."""
+    """The stores, open for a command's work: applications and keys, the journal, the
+    plugins' own tables (``database``) and :class:`Credentials` to make and revoke keys."""
 
     keys: KeyStore
     journal: JournalStore
+    database: StoreDatabase
+    credentials: Credentials
+    # The enabled providers (their scopes and scope labels).
+    providers: tuple[Provider, ...] = ()
 
 
 class CommandContext:
@@ -67,8 +74,11 @@ class CommandContext:
         app = self.app
         await app.connect_stores()  # StartupError (one line, status 2) when it cannot serve
         try:
-            yield Stores(app.key_store, app.journal_store)
+            yield Stores(
+                app.key_store, app.journal_store, app.database, app.credentials, app.providers
+            )
         finally:
+            await app.database.close()
             await app.journal_store.close()
             await app.key_store.close()
 

@@ -16,11 +16,14 @@ from typing import TYPE_CHECKING, Any, Protocol
 import anyio.abc
 import structlog
 
+from .faults import Faults
 from .upstream import Upstream
 
 if TYPE_CHECKING:
     from redis.asyncio import Redis
 
+    from .credentials import Credentials
+    from .journal import Journal
     from .store import JournalStore, KeyStore, StoreDatabase
     from .types import Provider
 
@@ -52,11 +55,6 @@ class PluginContext(Protocol):
         does with its pepper."""
 
     @property
-    def providers(self) -> tuple[Provider, ...]:
-        """Every provider the plugins registered, with their routes' declarations (read
-        them; they serve through the pipeline)."""
-
-    @property
     def key_store(self) -> KeyStore:
         """Applications and keys (read them; the command line changes them)."""
 
@@ -69,12 +67,35 @@ class PluginContext(Protocol):
         """The plugin's own tables in the deployment's store (see ``store_migrations``)."""
 
     @property
+    def credentials(self) -> Credentials:
+        """Save applications, issue keys, revoke them at once (an access-request workflow)."""
+
+    @property
     def redis(self) -> Redis | None:
         """The deployment's shared Redis client (``[core.redis]``), or None without one."""
 
     @property
     def log(self) -> structlog.typing.FilteringBoundLogger:
         """A logger whose lines carry ``plugin=<name>``."""
+
+    @property
+    def providers(self) -> tuple[Provider, ...]:
+        """Every provider the service serves (all plugins'): their routes, scopes, scope
+        labels and health checks, for a plugin that lists or watches them."""
+
+    @property
+    def faults(self) -> Faults:
+        """This process's count of store and Redis faults: report one with
+        ``context.faults.report("redis")`` where a fault is caught and the service carries
+        on; an observer reads ``context.faults.totals()``."""
+
+    @property
+    def journal_uncommitted(self) -> int:
+        """Journal rows this process has taken and not yet committed to the store."""
+
+    @property
+    def journal_lag(self) -> float:
+        """Seconds the oldest of those rows has waited (0 when none waits)."""
 
     def background(self, task: Callable[[], Awaitable[None]]) -> None:
         """Run ``task()`` in the background while the service runs; it is cancelled after
@@ -97,10 +118,21 @@ class RunningContext:
     journal_store: JournalStore
     redis: Redis | None
     database: StoreDatabase
-    embedded: bool = False
+    credentials: Credentials
     providers: tuple[Provider, ...] = ()
+    faults: Faults = field(default_factory=Faults)
+    journal: Journal | None = None
+    embedded: bool = False
     task_group: anyio.abc.TaskGroup | None = None
     upstreams: list[Upstream] = field(default_factory=list)
+
+    @property
+    def journal_uncommitted(self) -> int:
+        return 0 if self.journal is None else self.journal.uncommitted
+
+    @property
+    def journal_lag(self) -> float:
+        return 0.0 if self.journal is None else self.journal.lag()
 
     @property
     def log(self) -> structlog.typing.FilteringBoundLogger:

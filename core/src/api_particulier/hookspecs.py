@@ -195,8 +195,9 @@ def journal_subject(call: Call) -> str | None:
 
 
 @_spec
-def record_call(record: CallRecord) -> Awaitable[None] | None:
+def record_call(record: CallRecord, call: Call) -> Awaitable[None] | None:
     """Phase 5: observe what happened. Runs exactly once per request that reached
     authentication — after denials and errors too, and when the client went away —, after
-    the journal has the row. All implementations run; what they return is ignored, their
-    failures are logged and never change the answer."""
+    the journal has the row. ``call`` is the request's state, for what the row does not
+    hold (``refused_in``, ``upstream_ms``, ``upstream_outcome``). All implementations run;
+    what they return is ignored, their failures are logged and never change the answer."""

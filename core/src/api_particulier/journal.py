@@ -23,6 +23,7 @@ import msgspec
 import structlog
 
 from .chain import Checkpoint, Signer, unsigned_cut
+from .faults import Faults
 from .types import CallRecord, Denial
 
 if TYPE_CHECKING:
@@ -60,12 +61,19 @@ class Journal:
     _flushing: anyio.Lock
 
     def __init__(
-        self, store: JournalStore, config: JournalConfig, signer: Signer | None = None
+        self,
+        store: JournalStore,
+        config: JournalConfig,
+        faults: Faults | None = None,
+        signer: Signer | None = None,
     ) -> None:
         self._store = store
         self._config = config
+        self._faults = faults if faults is not None else Faults()
         self._signer = signer
         self._closing = False
+        # The rows of the batch being written (handed to the store, not yet committed).
+        self._writing: list[CallRecord] = []
         # The last position this process signed (or found signed).
         self._signed = 0
 
@@ -97,6 +105,21 @@ class Journal:
     def pending(self) -> int:
         """Rows taken and not yet handed to the store."""
         return len(self._batch.rows)
+
+    @property
+    def uncommitted(self) -> int:
+        """Rows taken and not yet committed: queued, or in the batch being written."""
+        queued = len(self._batch.rows) if hasattr(self, "_batch") else 0
+        return queued + len(self._writing)
+
+    def lag(self, now: float | None = None) -> float:
+        """Seconds the oldest row not yet committed has waited (0 when none waits): how
+        far the store's copy is behind the answers."""
+        queued = self._batch.rows if hasattr(self, "_batch") else []
+        times = [rows[0].time for rows in (self._writing, queued) if rows]
+        if not times:
+            return 0.0
+        return max(0.0, (time.time() if now is None else now) - min(times))
 
     async def record(self, record: CallRecord) -> bool:
         """Take ``record``'s row. In ``required`` mode, for a 2xx, return once the row is
@@ -133,15 +156,18 @@ class Journal:
             batch.ok = True
             batch.done.set()
             return
+        self._writing = batch.rows
         try:
             await self._store.write_calls(batch.rows)
             batch.ok = True
         except Exception as exc:
             log.error("journal_write_failed", rows=len(batch.rows), error=type(exc).__name__)
+            self._faults.report("store")
             if not self._closing:
                 # Keep the rows for the next flush: nothing is lost to a transient error.
                 self._batch.rows[:0] = self._as_answered(batch.rows)
         finally:
+            self._writing = []
             batch.done.set()
 
     def _as_answered(self, rows: list[CallRecord]) -> list[CallRecord]:

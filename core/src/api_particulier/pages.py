@@ -17,6 +17,8 @@ import jinja2
 from starlette.requests import Request
 from starlette.responses import HTMLResponse
 
+from .web import MENU_SCOPE_KEY, MenuEntry
+
 # Where the core's layout and the DSFR files live inside the installed package.
 CORE_TEMPLATES = Path(__file__).parent / "templates"
 DSFR_FILES = Path(__file__).parent / "static" / "dsfr"
@@ -71,8 +73,10 @@ class Pages:
         status_code: int = 200,
         headers: Mapping[str, str] | None = None,
     ) -> HTMLResponse:
-        """The answer for ``request``: template ``name`` with ``context`` and ``request``."""
-        html = self.render_text(name, {**(context or {}), "request": request})
+        """The answer for ``request``: template ``name`` with ``context``, ``request`` and
+        ``menu`` (the site's menu, :class:`~api_particulier.web.MenuEntry` items)."""
+        menu: tuple[MenuEntry, ...] = request.scope.get(MENU_SCOPE_KEY, ())
+        html = self.render_text(name, {**(context or {}), "request": request, "menu": menu})
         answer_headers = {
             "content-security-policy": self.content_security_policy,
             "referrer-policy": "same-origin",
@@ -80,3 +84,11 @@ class Pages:
             **(headers or {}),
         }
         return HTMLResponse(html, status_code=status_code, headers=answer_headers)
+
+
+_CORE_PAGES = Pages(CORE_TEMPLATES)
+
+
+async def home_page(request: Request) -> HTMLResponse:
+    """``/``: what the service is, and the way to each page of the menu."""
+    return _CORE_PAGES.render(request, "home.html")

@@ -88,8 +88,15 @@ class Pipeline:
         self.allows_citizen_bearer = plan.for_phase(Phase.allows_citizen_bearer)
         self.check_consent = plan.for_phase(Phase.check_consent)
         self.check_rate_limit = plan.for_phase(Phase.check_rate_limit)
-        # The policy phases that have implementations, in order.
-        self.policies = tuple(p for p in (self.check_consent, self.check_rate_limit) if p)
+        # The policy phases that have implementations, in order, with their names.
+        self.policies = tuple(
+            (name, steps)
+            for name, steps in (
+                ("check_consent", self.check_consent),
+                ("check_rate_limit", self.check_rate_limit),
+            )
+            if steps
+        )
         self.fetch_cached = plan.for_phase(Phase.fetch_cached)
         self.response_headers = plan.for_phase(Phase.response_headers)
         self.journal_subject = plan.for_phase(Phase.journal_subject)
@@ -166,6 +173,7 @@ class Pipeline:
     async def _phases(self, call: Call, endpoint: Endpoint) -> Answer:
         outcome = await hooks.first(self.authenticate, call=call) if self.authenticate else None
         if not isinstance(outcome, Principal):
+            call.refused_in = "authenticate"
             return denial_answer(outcome if isinstance(outcome, Denial) else ACCESS_DENIED)
         call.principal = outcome
         call.scopes = outcome.scopes
@@ -182,11 +190,12 @@ class Pipeline:
             except InvalidParams as invalid:
                 return error_answer(ErrorBody("bad_request", invalid.reason, invalid.message), 400)
 
-        for phase in self.policies:
+        for name, phase in self.policies:
             denial = await hooks.first(phase, call=call)
             if denial is not None:
                 if not isinstance(denial, Denial):
                     raise TypeError("a policy phase returned something else than a Denial")
+                call.refused_in = name
                 return denial_answer(denial)
         return await self._fetch(call, endpoint)
 
@@ -291,7 +300,7 @@ class Pipeline:
                 record, status=JOURNAL_UNAVAILABLE.status, error=JOURNAL_UNAVAILABLE.error
             )
         if self.record_call:
-            await hooks.each(self.record_call, record=record)
+            await hooks.each(self.record_call, record=record, call=call)
         if self.log_requests:
             log.debug("request", status=record.status, latency_ms=record.latency_ms, error=error)
         return committed

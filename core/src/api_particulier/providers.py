@@ -24,6 +24,8 @@ CORE_PATHS = (
     "/api/open-api.json",
     "/api/open-api.yml",
     "/api/plugins",
+    "/",
+    "/static/dsfr",
 )
 
 
@@ -45,6 +47,9 @@ def collect_providers(plan: Plan, configs: Mapping[str, Any]) -> tuple[Provider,
     for name in sorted({n for n in names if names.count(n) > 1}, key=str):
         problems.append(f"two providers are named {name!r}")
     for provider in found:
+        unknown = sorted(set(provider.scope_labels) - provider.scopes)
+        if unknown:
+            problems.append(f"{provider.name}: labels for unknown scopes {', '.join(unknown)}")
         for route in provider.routes:
             problems.extend(
                 f"{provider.name} {route.path}: {problem}" for problem in route_problems(route)

@@ -20,7 +20,19 @@ from .errors import ConfigError
 
 ENV_PREFIX = "API_PARTICULIER_"
 # What a configuration-less start enables: the plugins this project ships in its bundle.
-BUNDLED_PLUGINS = ("dgfip", "cnaf", "consent", "ratelimit", "cache", "transparency")
+BUNDLED_PLUGINS = (
+    "dgfip",
+    "cnaf",
+    "consent",
+    "ratelimit",
+    "cache",
+    "habilitation",
+    "metrics",
+    "status",
+    "stats",
+    "documentation",
+    "transparency",
+)
 
 
 class Secret(msgspec.Struct, frozen=True, forbid_unknown_fields=True):

@@ -228,16 +228,23 @@ class Provider:
     upstreams: tuple[Upstream, ...] = ()
     open: Callable[[], Awaitable[None]] | None = None
     close: Callable[[], Awaitable[None]] | None = None
-    # A French label of each scope of the routes, for citizens (``dgfip_nombre_parts``:
-    # "Nombre de parts"); a scope without one is shown by its name.
+    # A French label per scope, for people choosing scopes (an access request form): a
+    # label naming a scope none of the routes has is refused at boot.
     scope_labels: Mapping[str, str] = field(default_factory=dict)
+
+    @property
+    def scopes(self) -> frozenset[str]:
+        """Every scope of every route of the provider."""
+        return frozenset(scope for route in self.routes for scope in route.scopes)
 
 
 class Call:
     """The state of one request as it moves through the phases.
 
     Plugins read it and may write ``scopes`` (narrowing only), ``response_headers``,
-    ``consent_evidence``, ``recipient``, ``cache_hit`` and ``extras``.
+    ``consent_evidence``, ``recipient``, ``cache_hit`` and ``extras``. ``refused_in`` is set by
+    the pipeline; ``upstream_ms`` and ``upstream_outcome`` by
+    :class:`~api_particulier.Upstream` for each call it makes while the request is served.
 
     ``headers`` maps each request header's lower-case name to its value (the first one when
     a name is repeated); ``request`` builds a Starlette ``Request`` for the rarer needs.
@@ -255,6 +262,7 @@ class Call:
         "provider",
         "query",
         "recipient",
+        "refused_in",
         "request_id",
         "response_headers",
         "route",
@@ -262,6 +270,8 @@ class Call:
         "scope",
         "scopes",
         "started",
+        "upstream_ms",
+        "upstream_outcome",
     )
 
     def __init__(
@@ -296,6 +306,16 @@ class Call:
         self.recipient: str | None = None
         self.cache_hit = False
         self.extras: dict[str, Any] = {}
+        # The phase whose refusal ended the request: ``authenticate`` (401, or the key
+        # store's 503), ``check_consent`` or ``check_rate_limit`` (a policy's Denial); None
+        # when no phase refused. Set by the pipeline, for ``record_call`` observers.
+        self.refused_in: str | None = None
+        # Milliseconds spent waiting on upstreams (every Upstream.request of the call, added
+        # up) and the outcome of the last one (``ok``, ``upstream_error`` for a 5xx,
+        # ``timeout``, ``connect_error`` …); None when no upstream was called. Written by
+        # Upstream.request while the call is served.
+        self.upstream_ms: float | None = None
+        self.upstream_outcome: str | None = None
 
     async def receive(self) -> Message:
         """The next ASGI message of the request (``http.disconnect`` once the client left)."""

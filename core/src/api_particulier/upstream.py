@@ -49,7 +49,9 @@ circuit, and for ``breaker_cooldown`` seconds every call is refused at once inst
 waiting for an upstream that is down. Then one call goes through as a probe: its success
 closes the circuit. :meth:`Upstream.describe` gives the state (served by ``/api/plugins``).
 
-Each call logs one ``upstream_call`` line with the upstream name, the caller's operation
+Each call adds its time and outcome to the request being served, if any
+(``Call.upstream_ms`` and ``Call.upstream_outcome``, read by ``record_call`` observers), and logs
+one ``upstream_call`` line with the upstream name, the caller's operation
 label, the HTTP status, the latency, the outcome and the number of attempts. The URL is
 never logged: paths and query strings may carry a citizen's identifiers.
 """
@@ -69,6 +71,7 @@ from multidict import CIMultiDictProxy
 
 from .breaker import CircuitBreaker
 from .errors import ProviderBadResponse, ProviderTimeout, ProviderUnavailable
+from .logs import current_call
 
 __all__ = ["Upstream", "UpstreamResponse"]
 
@@ -245,6 +248,7 @@ class Upstream:
             else:
                 breaker.released()
             self._log(operation, started, status, outcome, attempts)
+            _observe(started, outcome)
 
     async def _once(
         self,
@@ -295,6 +299,17 @@ class Upstream:
             outcome=outcome,
             attempts=attempts,
         )
+
+
+def _observe(started: float, outcome: str) -> None:
+    """Add the call's time and outcome to the request being served, if any (for the
+    ``record_call`` observers)."""
+    call = current_call.get()
+    if call is None:
+        return
+    elapsed = (time.perf_counter() - started) * 1000
+    call.upstream_ms = elapsed if call.upstream_ms is None else call.upstream_ms + elapsed
+    call.upstream_outcome = outcome
 
 
 class _BodyTooLarge(Exception):

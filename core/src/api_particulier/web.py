@@ -38,6 +38,8 @@ class WebRoute:
     methods: tuple[str, ...] = ("GET",)
     directory: Path | None = None
     name: str | None = None
+    # A page people should find from every other: its label in the site's menu (French).
+    menu_label: str | None = None
 
     @classmethod
     def static(cls, path: str, directory: Path | str) -> WebRoute:
@@ -49,17 +51,40 @@ class WebRoute:
             raise ValueError(f"route {self.path}: give an endpoint or a directory, not both")
         if not self.path.startswith("/"):
             raise ValueError(f"route {self.path}: a path starts with /")
+        if self.menu_label is not None and (self.directory is not None or "{" in self.path):
+            raise ValueError(f"route {self.path}: only a page of its own can be in the menu")
 
 
-def mount(route: WebRoute, plugin: str) -> BaseRoute:
-    """The Starlette route serving ``route`` for ``plugin``."""
+@dataclass(frozen=True)
+class MenuEntry:
+    """A page of the site's menu: its label and its path."""
+
+    label: str
+    path: str
+
+
+# Where the site's menu travels with each request to a web route, for the pages' layout.
+MENU_SCOPE_KEY = "api_particulier.menu"
+
+
+def site_menu(routes: tuple[tuple[str, WebRoute], ...]) -> tuple[MenuEntry, ...]:
+    """The menu: every page declared with a ``menu_label``, in the plugins' plan order."""
+    return tuple(
+        MenuEntry(route.menu_label, route.path)
+        for _, route in routes
+        if route.menu_label is not None
+    )
+
+
+def mount(route: WebRoute, plugin: str, menu: tuple[MenuEntry, ...] = ()) -> BaseRoute:
+    """The Starlette route serving ``route`` for ``plugin``; its requests carry ``menu``."""
     if route.directory is not None:
         files = StaticFiles(directory=route.directory, check_dir=True)
-        return Mount(route.path, app=_Guarded(files, plugin), name=route.name)
+        return Mount(route.path, app=_Guarded(files, plugin, menu), name=route.name)
     assert route.endpoint is not None
     return Route(
         route.path,
-        _Guarded(request_response(route.endpoint), plugin),
+        _Guarded(request_response(route.endpoint), plugin, menu),
         methods=list(route.methods),
         name=route.name,
     )
@@ -69,11 +94,13 @@ class _Guarded:
     """An ASGI app whose answers carry the request id, and whose failures answer the fixed
     500 body (once nothing has been sent yet)."""
 
-    def __init__(self, app: ASGIApp, plugin: str) -> None:
+    def __init__(self, app: ASGIApp, plugin: str, menu: tuple[MenuEntry, ...]) -> None:
         self.app = app
         self.plugin = plugin
+        self.menu = menu
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        scope[MENU_SCOPE_KEY] = self.menu
         request = Request(scope, receive)
         rid = request_id(request).encode("latin-1")
         started = False

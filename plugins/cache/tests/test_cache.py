@@ -232,6 +232,8 @@ async def test_redis_down_answers_from_the_provider(
             assert answer.status_code == 200
             assert answer.headers["x-response-cached"] == "false"
         assert len(provider.calls) == 4
+        # Each failed lookup and write is counted for operators (context.faults).
+        assert client.app.faults.totals()["redis"] >= 3
 
 
 async def test_rotation_reads_old_values_and_an_unknown_key_is_a_miss(

@@ -207,6 +207,8 @@ async def test_redis_killed_then_back(tmp_path: Path, redis_server: RedisServer)
         assert refused.status_code == 429
         assert refused.headers["ratelimit-policy"] == '"degraded";q=3;w=1'
         assert plugin.state()["degraded"] is True
+        # Operators see the fault (context.faults, served by the metrics plugin).
+        assert client.app.faults.totals()["redis"] >= 1
         await asyncio.sleep(int(refused.headers["retry-after"]))
         alone = time.monotonic()
         statuses = await hammer(client, key, 10)

@@ -16,6 +16,7 @@ import structlog
 
 from .. import keys
 from ..context import PluginContext
+from ..faults import Faults
 from ..markers import hookimpl
 from ..responses import ACCESS_DENIED
 from ..settings import AuthConfig
@@ -44,8 +45,11 @@ _QUERY_KEY_NAMES = frozenset({"token", "api-key", "apikey", "api_key", "x-api-ke
 class KeyAuthPlugin:
     """Built in: the core registers it with the stores and the pepper it was built with."""
 
-    def __init__(self, store: KeyStore, pepper: bytes, config: AuthConfig) -> None:
+    def __init__(
+        self, store: KeyStore, pepper: bytes, config: AuthConfig, faults: Faults | None = None
+    ) -> None:
         self._store = store
+        self._faults = faults if faults is not None else Faults()
         self._pepper = pepper
         self._ttl = config.cache_ttl
         self._size = config.cache_size
@@ -113,6 +117,7 @@ class KeyAuthPlugin:
                 match = await self._upgrade_legacy(key, digest, now)
         except StoreUnavailable as exc:
             log.warning("key_store_unavailable", problem=str(exc))
+            self._faults.report("store")
             return KEY_STORE_UNAVAILABLE
         if match is None or not match.key.is_active(now):
             return ACCESS_DENIED
@@ -137,6 +142,7 @@ class KeyAuthPlugin:
             try:
                 self._imported_keys = await self._store.has_imported_keys()
             except StoreUnavailable:
+                self._faults.report("store")
                 return False  # asked again within a minute
         return self._imported_keys
 

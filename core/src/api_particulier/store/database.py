@@ -41,6 +41,14 @@ class StoreDatabase:
         """Run a query; its rows."""
         raise NotImplementedError
 
+    async def execute_all(
+        self, steps: Sequence[tuple[Statement, Mapping[str, Any] | None]]
+    ) -> list[int]:
+        """Run statements that change rows in one transaction: all of them or none (a
+        statement that fails, a unique constraint for instance, undoes the others before its
+        exception is raised); the number of rows each changed."""
+        raise NotImplementedError
+
     async def close(self) -> None:
         return None
 
@@ -60,6 +68,19 @@ class SQLiteDatabase(StoreDatabase):
 
     async def execute(self, statement: Statement, params: Mapping[str, Any] | None = None) -> int:
         return int(await anyio.to_thread.run_sync(self._run, statement, params, False))
+
+    def _run_all(self, steps: Sequence[tuple[Statement, Mapping[str, Any] | None]]) -> list[int]:
+        with self._engine.begin() as connection:
+            return [
+                connection.execute(_statement(statement), dict(params or {})).rowcount
+                for statement, params in steps
+            ]
+
+    async def execute_all(
+        self, steps: Sequence[tuple[Statement, Mapping[str, Any] | None]]
+    ) -> list[int]:
+        counts: list[int] = await anyio.to_thread.run_sync(self._run_all, list(steps))
+        return counts
 
     async def fetch_all(
         self, statement: Statement, params: Mapping[str, Any] | None = None
@@ -90,10 +111,22 @@ class PostgresPluginDatabase(StoreDatabase):
         return self._engine
 
     async def _run(self, statement: Statement, params: Mapping[str, Any] | None, rows: bool) -> Any:
+        if rows:
+            return await self._transaction([(statement, params)], rows=True)
+        return (await self._transaction([(statement, params)], rows=False))[0]
+
+    async def _transaction(
+        self, steps: Sequence[tuple[Statement, Mapping[str, Any] | None]], *, rows: bool
+    ) -> Any:
         try:
             async with self._connected().begin() as connection:
-                result = await connection.execute(_statement(statement), dict(params or {}))
-                return [tuple(row) for row in result] if rows else result.rowcount
+                counts: list[int] = []
+                for statement, params in steps:
+                    result = await connection.execute(_statement(statement), dict(params or {}))
+                    if rows:
+                        return [tuple(row) for row in result]
+                    counts.append(result.rowcount)
+                return counts
         except (OSError, sa.exc.OperationalError, sa.exc.InterfaceError) as exc:
             raise StoreUnavailable(f"PostgreSQL is not reachable ({type(exc).__name__})") from None
         except sa.exc.DBAPIError as exc:
@@ -109,6 +142,12 @@ class PostgresPluginDatabase(StoreDatabase):
     ) -> list[Sequence[Any]]:
         found: list[Sequence[Any]] = await self._run(statement, params, True)
         return found
+
+    async def execute_all(
+        self, steps: Sequence[tuple[Statement, Mapping[str, Any] | None]]
+    ) -> list[int]:
+        counts: list[int] = await self._transaction(list(steps), rows=False)
+        return counts
 
     async def close(self) -> None:
         if self._engine is not None:

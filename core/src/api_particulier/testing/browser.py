@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import tempfile
 from pathlib import Path
 from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
@@ -36,8 +37,10 @@ CHROMIUM_ARGS = (
     "--disable-dev-shm-usage",
 )
 
-# Where screenshots used by the documentation are written.
-SCREENSHOTS = Path(os.environ.get("API_PARTICULIER_SCREENSHOTS", "docs/images"))
+# Where screenshots are written: the documentation's images when asked
+# (``API_PARTICULIER_SCREENSHOTS=docs/images``), else a temporary folder, so that a test run
+# leaves the working tree as it found it.
+SCREENSHOTS_VARIABLE = "API_PARTICULIER_SCREENSHOTS"
 
 
 def chromium_available() -> bool:
@@ -76,10 +79,20 @@ def assert_images_have_text_alternative(page: Page) -> None:
     assert not missing, f"images without a text alternative: {missing}"
 
 
+def screenshot_folder() -> Path:
+    chosen = os.environ.get(SCREENSHOTS_VARIABLE)
+    if chosen:
+        return Path(chosen)
+    return Path(tempfile.gettempdir()) / "api-particulier-screenshots"
+
+
 def save_screenshot(page: Page, name: str, *, full_page: bool = True) -> Path:
-    """``docs/images/<name>.png``: the page as the documentation shows it."""
-    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    path = SCREENSHOTS / f"{name}.png"
+    """``<name>.png``: the page as the documentation shows it, written under
+    ``$API_PARTICULIER_SCREENSHOTS`` (``docs/images`` to refresh the documentation's
+    images) or, by default, a temporary folder."""
+    folder = screenshot_folder()
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / f"{name}.png"
     page.screenshot(path=str(path), full_page=full_page)
     return path
 
@@ -114,7 +127,11 @@ class PageWatch:
             self.faults.append(f"{response.status} for {response.url}")
 
     def _failed(self, request: Request) -> None:
-        if request.resource_type != "document":
+        # A load cancelled because the page moved on (a form sent, a link followed) while
+        # it was in flight — typically the favicon the browser asks for after the page —
+        # is not a broken resource: those fail otherwise (an error status, a refused
+        # connection, an outside host blocked).
+        if request.resource_type != "document" and request.failure != "net::ERR_ABORTED":
             self.faults.append(f"request failed: {request.url} ({request.failure})")
 
 

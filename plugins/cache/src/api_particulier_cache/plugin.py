@@ -20,7 +20,7 @@ import anyio
 import click
 import msgspec
 import structlog
-from api_particulier import Call, CommandContext, ConfigError, PluginContext, hookimpl
+from api_particulier import Call, CommandContext, ConfigError, Faults, PluginContext, hookimpl
 
 from .backends import Backend, MemoryBackend, RedisBackend
 from .config import CacheConfig
@@ -56,6 +56,8 @@ class CachePlugin:
         self._sealer: Sealer | None = None
         self._flights: dict[str, _Flight] = {}
         self._down = False
+        # Where each failed backend call is counted (context.faults, read by observers).
+        self._faults = Faults()
 
     @hookimpl
     def config_schema(self) -> type[CacheConfig]:
@@ -65,6 +67,7 @@ class CachePlugin:
     async def startup(self, context: PluginContext) -> None:
         config: CacheConfig = context.config
         self.config = config
+        self._faults = context.faults
         self._sealer = Sealer(*_secrets(config))
         if config.backend == "redis":
             if context.redis is None:
@@ -220,6 +223,7 @@ class CachePlugin:
         return result
 
     def _failed(self, error: BaseException, default: Any) -> Any:
+        self._faults.report("redis")
         if not self._down:
             self._down = True
             log.warning("cache_unavailable", error=type(error).__name__)

@@ -74,12 +74,12 @@ FIELDS: dict[str, Any] = {
     "annee": "cnaf_quotient_familial",
 }
 
-# What citizens read of each scope (the transparency report).
+# What a person choosing scopes reads (the access request form), one per scope of FIELDS.
 SCOPE_LABELS: dict[str, str] = {
-    "cnaf_allocataires": "Allocataires (noms, dates de naissance, sexe)",
-    "cnaf_enfants": "Enfants (noms, dates de naissance, sexe)",
-    "cnaf_adresse": "Adresse",
-    "cnaf_quotient_familial": "Quotient familial",
+    "cnaf_allocataires": "Allocataires (noms, prénoms, dates de naissance)",
+    "cnaf_enfants": "Enfants (noms, prénoms, dates de naissance)",
+    "cnaf_adresse": "Adresse déclarée à la CAF",
+    "cnaf_quotient_familial": "Quotient familial, avec son mois et son année",
 }
 
 # La Poste line number → key of ``adresse`` (LIBLIG1ADR … LIBLIG7ADR upstream).

@@ -46,17 +46,6 @@ FIELDS: dict[str, Any] = {
     "situationPartielle": "dgfip_situation_partielle",
 }
 
-PROVIDER_STATUSES = (404, 502, 503, 504, 509)
-# The sandbox's historic identifiers: a notice, and the one that answers 404.
-EXAMPLES = RouteExamples(
-    found={"numeroFiscal": "1111111111111", "referenceAvis": "1111111111111"},
-    not_found={"numeroFiscal": "1111111111404", "referenceAvis": "1111111111404"},
-    invalid={"numeroFiscal": "12", "referenceAvis": "1111111111111"},
-)
-SUBJECT_PARAMS = ("numeroFiscal", "referenceAvis")
-# The notice's reference names one document; the tax number names the citizen.
-CITIZEN_PARAMS = ("numeroFiscal",)
-
 
 def _declarant_labels(n: int) -> dict[str, str]:
     return {
@@ -67,7 +56,7 @@ def _declarant_labels(n: int) -> dict[str, str]:
     }
 
 
-# What citizens read of each scope (the transparency report).
+# What a person choosing scopes reads (the access request form), one per scope of FIELDS.
 SCOPE_LABELS: dict[str, str] = {
     **_declarant_labels(1),
     **_declarant_labels(2),
@@ -85,9 +74,21 @@ SCOPE_LABELS: dict[str, str] = {
     "dgfip_revenu_fiscal_reference": "Revenu fiscal de référence",
     "dgfip_annee_impot": "Année d'imposition",
     "dgfip_annee_revenus": "Année des revenus",
-    "dgfip_erreur_correctif": "Erreur corrective",
+    "dgfip_erreur_correctif": "Avis correctif ou erreur",
     "dgfip_situation_partielle": "Situation partielle",
 }
+
+PROVIDER_STATUSES = (404, 502, 503, 504, 509)
+# The sandbox's historic identifiers: a notice, and the one that answers 404.
+EXAMPLES = RouteExamples(
+    found={"numeroFiscal": "1111111111111", "referenceAvis": "1111111111111"},
+    not_found={"numeroFiscal": "1111111111404", "referenceAvis": "1111111111404"},
+    invalid={"numeroFiscal": "12", "referenceAvis": "1111111111111"},
+)
+SUBJECT_PARAMS = ("numeroFiscal", "referenceAvis")
+# The notice's reference names one document; the tax number names the citizen.
+CITIZEN_PARAMS = ("numeroFiscal",)
+
 
 _DESCRIPTION = (
     "Données certifiées de l'avis d'impôt sur le revenu (DGFiP). Les espaces des "

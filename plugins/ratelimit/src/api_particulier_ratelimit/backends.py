@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 from typing import TYPE_CHECKING, Protocol
 
-from api_particulier import ConfigError
+from api_particulier import ConfigError, Faults
 
 from .config import RateLimitConfig
 from .memory import Clock, MemoryLimiter
@@ -54,7 +54,11 @@ class MemoryBackend:
 
 
 def build_limiter(
-    config: RateLimitConfig, redis: Redis | None, *, clock: Clock = time.monotonic
+    config: RateLimitConfig,
+    redis: Redis | None,
+    *,
+    clock: Clock = time.monotonic,
+    faults: Faults | None = None,
 ) -> Limiter:
     if config.backend == "memory":
         return MemoryBackend(config, clock=clock)
@@ -65,4 +69,4 @@ def build_limiter(
                 "[core.redis] url, or API_PARTICULIER_REDIS_URL"
             ]
         )
-    return RedisLimiter(config, redis, clock=clock)
+    return RedisLimiter(config, redis, clock=clock, faults=faults)

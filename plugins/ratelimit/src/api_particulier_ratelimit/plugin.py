@@ -49,10 +49,13 @@ class RateLimitPlugin:
     @hookimpl
     async def startup(self, context: PluginContext) -> None:
         self.config = context.config
+        faults = context.faults
         if self._clock is None:
-            self._limiter = build_limiter(self.config, context.redis)
+            self._limiter = build_limiter(self.config, context.redis, faults=faults)
         else:
-            self._limiter = build_limiter(self.config, context.redis, clock=self._clock)
+            self._limiter = build_limiter(
+                self.config, context.redis, clock=self._clock, faults=faults
+            )
         if self.config.backend == "memory" and context.workers > self.config.replicas:
             # Each worker would admit the whole quota: the bound would be workers × quota.
             context.log.warning(

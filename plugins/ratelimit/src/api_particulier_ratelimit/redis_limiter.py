@@ -30,6 +30,7 @@ from collections.abc import Awaitable
 from typing import TYPE_CHECKING, cast
 
 import structlog
+from api_particulier import Faults
 from redis.exceptions import RedisError
 
 from .config import RateLimitConfig
@@ -59,9 +60,12 @@ class RedisLimiter:
         *,
         clock: Clock = time.monotonic,
         window: float | None = None,
+        faults: Faults | None = None,
     ) -> None:
         self.config = config
         self.redis = redis
+        # Where each failed Redis call is counted (context.faults, read by observers).
+        self.faults = faults if faults is not None else Faults()
         self.script = redis.register_script(SLIDING_LOG)
         # ``window`` (seconds) overrides the configured whole seconds; tests use short ones.
         self.window = float(config.window) if window is None else window
@@ -87,6 +91,7 @@ class RedisLimiter:
         try:
             await self._ping()
         except _FAULTS as exc:
+            self.faults.report("redis")
             self._degrade(exc)
 
     async def _ping(self) -> None:
@@ -140,6 +145,7 @@ class RedisLimiter:
                 reply = await self.script(keys=[self.prefix + key_id], args=list(args))
             admitted, count, reset_us, _ = reply
         except _FAULTS as exc:
+            self.faults.report("redis")
             self._degrade(exc)
             return self._fallback(key_id, quota, consume)
         reset = reset_us / 1_000_000
@@ -205,6 +211,7 @@ class RedisLimiter:
             try:
                 await self._ping()
             except _FAULTS:
+                self.faults.report("redis")
                 continue
             self._recover()
 

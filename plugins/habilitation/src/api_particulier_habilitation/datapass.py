@@ -1,0 +1,261 @@
+"""DataPass's webhook: ``POST /api/datapass/webhook``.
+
+Each delivery is signed (``X-Hub-Signature-256: sha256=<hex HMAC-SHA-256 of the raw body>``
+with the shared secret) and may come more than once: DataPass retries what failed. A
+delivery is known by its body's digest; the first is handled, the others get the same
+answer and change nothing. ``approve`` makes or updates the application — its first key
+being shown once, behind a single-use link e-mailed to the technical contact — and answers
+``{"token_id": <application id>}``; ``revoke`` revokes it; a test delivery answers 200;
+the other events are acknowledged and ignored.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import time
+from typing import Any
+
+import msgspec
+from api_particulier import Secret
+from starlette.requests import Request
+from starlette.responses import Response
+
+from .form import EMAIL, Contact, RequestForm
+from .repository import RequestRecord
+from .sessions import new_token, token_hash
+from .states import EDITABLE, Event, NotAllowed, Role, State
+from .workflow import Workflow
+
+MAX_BODY = 1_000_000
+REVEAL_LINK_TTL = 7 * 86400.0
+ACTOR = "DataPass"
+
+
+class Organization(msgspec.Struct, kw_only=True):
+    siret: str = ""
+    name: str = ""
+
+
+class Applicant(msgspec.Struct, kw_only=True):
+    email: str = ""
+
+
+class AuthorizationRequest(msgspec.Struct, kw_only=True):
+    id: int | str
+    organization: Organization = msgspec.field(default_factory=Organization)
+    applicant: Applicant = msgspec.field(default_factory=Applicant)
+    data: dict[str, Any] = msgspec.field(default_factory=dict)
+
+
+class Delivery(msgspec.Struct, kw_only=True):
+    event: str
+    fired_at: float | None = None
+    model_type: str = ""
+    data: AuthorizationRequest
+
+
+def _json(body: dict[str, Any], status: int) -> Response:
+    return Response(msgspec.json.encode(body), status_code=status, media_type="application/json")
+
+
+def _error(status: int, error: str, reason: str, message: str) -> Response:
+    return _json({"error": error, "reason": reason, "message": message}, status)
+
+
+TOO_LARGE = (413, "payload_too_large", "Body too large", "La notification est trop grande")
+UNSIGNED = (
+    401,
+    "access_denied",
+    "Missing or invalid X-Hub-Signature-256",
+    "La signature de la notification est absente ou invalide",
+)
+
+
+def signature(secret: str, body: bytes) -> str:
+    return "sha256=" + hmac.new(secret.encode("utf-8"), body, hashlib.sha256).hexdigest()
+
+
+def _text(data: dict[str, Any], name: str) -> str:
+    value = data.get(name)
+    return value.strip() if isinstance(value, str) else ""
+
+
+def _contact(data: dict[str, Any], prefix: str) -> Contact:
+    name = " ".join(
+        part
+        for part in (_text(data, f"{prefix}_given_name"), _text(data, f"{prefix}_family_name"))
+        if part
+    )
+    return Contact(
+        name=name, email=_text(data, f"{prefix}_email"), phone=_text(data, f"{prefix}_phone_number")
+    )
+
+
+def form_of(request: AuthorizationRequest) -> RequestForm:
+    """DataPass's form, in this plugin's terms."""
+    data = request.data
+    scopes = data.get("scopes")
+    return RequestForm(
+        siret=request.organization.siret,
+        title=_text(data, "intitule") or f"Habilitation DataPass {request.id}",
+        description=_text(data, "description"),
+        simplification=_text(data, "description"),
+        legal_nature="autre" if _text(data, "cadre_juridique_nature") else "",
+        legal_article=_text(data, "cadre_juridique_nature"),
+        legal_url=_text(data, "cadre_juridique_url"),
+        scopes=tuple(sorted({s for s in scopes if isinstance(s, str)}))
+        if isinstance(scopes, list)
+        else (),
+        recipients=_text(data, "destinataire_donnees_caractere_personnel"),
+        retention_months=_text(data, "duree_conservation_donnees_caractere_personnel"),
+        business=_contact(data, "responsable_traitement"),
+        technical=_contact(data, "contact_technique"),
+        dpo=_contact(data, "delegue_protection_donnees"),
+        terms_accepted=True,
+        dpo_informed=True,
+    )
+
+
+class DataPassWebhook:
+    def __init__(self, workflow: Workflow, secret: Secret | None) -> None:
+        self.workflow = workflow
+        self.repository = workflow.repository
+        self.secret = secret
+
+    async def __call__(self, request: Request) -> Response:
+        length = request.headers.get("content-length")
+        if length is not None and (not length.isdigit() or int(length) > MAX_BODY):
+            return _error(*TOO_LARGE)
+        body = await request.body()
+        if len(body) > MAX_BODY:
+            return _error(*TOO_LARGE)
+        given = request.headers.get("x-hub-signature-256", "")
+        if self.secret is None or not hmac.compare_digest(
+            given.encode("utf-8"), signature(self.secret.reveal(), body).encode("utf-8")
+        ):
+            self.workflow.log.warning("datapass_signature_refused")
+            return _error(*UNSIGNED)
+        try:
+            raw = msgspec.json.decode(body)
+        except msgspec.DecodeError:
+            return _bad_request()
+        if isinstance(raw, dict) and raw.get("test") is True:
+            return _json({}, 200)
+        try:
+            delivery = msgspec.convert(raw, Delivery)
+        except msgspec.ValidationError:
+            return _bad_request()
+        digest = hashlib.sha256(body).hexdigest()
+        if not await self.repository.claim_delivery(digest, time.time()):
+            answer = await self.repository.delivery_answer(digest)
+            if answer is None:  # the first copy is still being handled
+                return _error(
+                    409, "conflict", "Delivery being handled", "Notification en cours de traitement"
+                )
+            self.workflow.log.info("datapass_delivery_replayed", action=delivery.event)
+            return Response(answer, status_code=200, media_type="application/json")
+        try:
+            answer_body = await self._handle(delivery)
+        except NotAllowed:
+            await self.repository.forget_delivery(digest)
+            return _error(
+                422,
+                "unprocessable",
+                "The authorization cannot change from its current state",
+                "L'habilitation ne peut pas changer depuis son état actuel",
+            )
+        except BaseException:
+            await self.repository.forget_delivery(digest)
+            raise
+        encoded = msgspec.json.encode(answer_body).decode()
+        await self.repository.answer_delivery(digest, encoded)
+        return Response(encoded, status_code=200, media_type="application/json")
+
+    async def _handle(self, delivery: Delivery) -> dict[str, Any]:
+        datapass_id = str(delivery.data.id)
+        log = self.workflow.log.bind(action=delivery.event, datapass_id=datapass_id)
+        if delivery.event == "approve":
+            application_id = await self._approve(delivery.data, datapass_id)
+            log.info("datapass_approved", application_id=application_id)
+            return {"token_id": application_id}
+        if delivery.event == "revoke":
+            existing = await self.repository.by_datapass(datapass_id)
+            if existing is not None and existing.state is State.validated:
+                await self.workflow.act(
+                    existing, Event.revoke, Role.system, ACTOR, message="Révoquée dans DataPass"
+                )
+                log.info("datapass_revoked")
+            return {}
+        log.info("datapass_event_ignored")
+        return {}
+
+    async def _approve(self, data: AuthorizationRequest, datapass_id: str) -> str:
+        form = form_of(data)
+        requester = data.applicant.email or form.technical.email
+        request = await self.repository.by_datapass(datapass_id)
+        if request is None:
+            request_id = f"dp-{datapass_id}"[:64]
+            await self.repository.create(
+                request_id, requester, form, time.time(), role=Role.system, datapass_id=datapass_id
+            )
+            request = await self.repository.get(request_id)
+        assert request is not None
+        if request.state is State.validated:
+            request = await self.workflow.act(request, Event.reopen, Role.system, ACTOR)
+        if request.state in EDITABLE:
+            await self.repository.save_form(request.id, form, time.time())
+            request = await self.repository.get(request.id)
+            assert request is not None
+            # DataPass checked the form: only what makes an application is required here.
+            request = await self._submit(request)
+        if request.state is not State.submitted:
+            raise NotAllowed(f"request in state {request.state.value}")
+        approved = await self.workflow.act(request, Event.approve, Role.system, ACTOR)
+        assert approved.application_id is not None
+        await self._send_first_key(approved, form)
+        return approved.application_id
+
+    async def _submit(self, request: RequestRecord) -> RequestRecord:
+        recorded = await self.repository.record_event(
+            request, Event.submit, Role.system, ACTOR, time.time(), None, State.submitted
+        )
+        after = await self.repository.get(request.id)
+        assert recorded and after is not None
+        return after
+
+    async def _send_first_key(self, request: RequestRecord, form: RequestForm) -> None:
+        """A new application's first key, behind a single-use link to the technical contact;
+        a re-approval keeps the key already given."""
+        assert request.application_id is not None
+        token = new_token()
+        now = time.time()
+        added = await self.repository.add_reveal(
+            request.application_id,
+            request.application_id,
+            request_id=None,
+            token_hash=token_hash(token),
+            key_expires_at=self.workflow.key_expiry(now),
+            expires_at=now + REVEAL_LINK_TTL,
+        )
+        if not added:
+            return
+        if not EMAIL.fullmatch(form.technical.email):
+            self.workflow.log.warning(
+                "datapass_technical_contact_unusable", datapass_id=request.datapass_id
+            )
+            return
+        subject = "Votre clé d'API Particulier est prête"
+        await self.workflow.mailer.send(
+            form.technical.email,
+            subject,
+            f"L'habilitation DataPass n° {request.datapass_id} a été validée.\n\n"
+            "Votre clé d'API vous sera affichée une seule fois à cette adresse, valable "
+            f"7 jours : {self.workflow.link(f'/habilitation/cle/{token}')}\n",
+        )
+
+
+def _bad_request() -> Response:
+    return _error(
+        400, "bad_request", "Malformed webhook body", "Le contenu de la notification est invalide"
+    )

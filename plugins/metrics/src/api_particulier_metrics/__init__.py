@@ -1,0 +1,1 @@
+"""Prometheus metrics for API Particulier."""

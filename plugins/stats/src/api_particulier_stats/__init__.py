@@ -1,0 +1,1 @@
+"""Public statistics of API Particulier."""

@@ -1,0 +1,154 @@
+"""Public statistics: ``GET /api/stats/daily?days=30`` and the page ``/stats``.
+
+Both read the journal's daily aggregate (``JournalStore.daily_successful_data_calls``):
+successful data calls per UTC day and provider. ``GET /api/stats`` (the core's 30-day
+counter) is left as it is.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import msgspec
+from api_particulier import (
+    JournalStore,
+    Pages,
+    PluginContext,
+    StoreUnavailable,
+    WebRoute,
+    hookimpl,
+)
+from starlette.requests import Request
+from starlette.responses import Response
+
+from .chart import bar_chart, calls_text, french_date, french_number
+from .config import StatsConfig
+from .daily import Daily, daily, first_day, since_timestamp
+
+PAGE_DAYS = 30
+_encode = msgspec.json.Encoder().encode
+pages = Pages(Path(__file__).parent / "templates")
+
+
+class StatsPlugin:
+    def __init__(self, clock: Callable[[], float] = time.time) -> None:
+        self._clock = clock
+        self.config = StatsConfig()
+        self._journal: JournalStore | None = None
+        self._providers: tuple[str, ...] = ()
+        # days → (answer, good until on the monotonic clock)
+        self._cache: dict[int, tuple[Daily, float]] = {}
+
+    @hookimpl
+    def config_schema(self) -> type[StatsConfig]:
+        return StatsConfig
+
+    @hookimpl
+    def register_routes(self, register: Callable[[WebRoute], None], config: StatsConfig) -> None:
+        self.config = config
+        register(WebRoute(path="/api/stats/daily", endpoint=self.daily_endpoint))
+        register(WebRoute(path="/stats", endpoint=self.page))
+
+    @hookimpl
+    def startup(self, context: PluginContext) -> None:
+        self._journal = context.journal_store
+        self._providers = tuple(p.name for p in context.providers if p.name is not None)
+        self._cache.clear()
+
+    async def figures(self, days: int) -> Daily:
+        """The period of ``days`` days ending today (UTC), from the journal (or kept for
+        ``cache_ttl`` seconds)."""
+        kept = self._cache.get(days)
+        if kept is not None and kept[1] > time.monotonic():
+            return kept[0]
+        assert self._journal is not None
+        start = first_day(self._clock(), days)
+        counts = await self._journal.daily_successful_data_calls(since_timestamp(start))
+        answer = daily(counts, start=start, days=days, providers=self._providers)
+        if len(self._cache) > self.config.max_days:
+            self._cache.clear()
+        self._cache[days] = (answer, time.monotonic() + self.config.cache_ttl)
+        return answer
+
+    async def daily_endpoint(self, request: Request) -> Response:
+        days = _days(request.query_params.get("days"), self.config.max_days)
+        if days is None:
+            return _error(
+                400,
+                "bad_request",
+                "Invalid parameters: days",
+                f"Le nombre de jours doit être un entier de 1 à {self.config.max_days}",
+            )
+        try:
+            answer = await self.figures(days)
+        except StoreUnavailable:
+            return _unavailable()
+        return Response(
+            _encode(answer),
+            media_type="application/json; charset=utf-8",
+            headers={"cache-control": f"public, max-age={int(self.config.cache_ttl)}"},
+        )
+
+    async def page(self, request: Request) -> Response:
+        try:
+            figures = await self.figures(PAGE_DAYS)
+        except StoreUnavailable:
+            return _unavailable()
+        labels = self.config.labels
+        providers = [
+            {
+                "name": name,
+                "label": labels.get(name, name),
+                "total": french_number(figures.totals[name]),
+                "chart": bar_chart([(day.day, day.calls[name]) for day in figures.daily]),
+            }
+            for name in figures.providers
+        ]
+        rows = [
+            {
+                "day": french_date(day.day),
+                "calls": [french_number(day.calls[name]) for name in figures.providers],
+                "total": french_number(day.total),
+            }
+            for day in reversed(figures.daily)
+        ]
+        return pages.render(
+            request,
+            "stats.html",
+            {
+                "total": french_number(figures.total),
+                "total_text": calls_text(figures.total),
+                "days": PAGE_DAYS,
+                "since": french_date(figures.since),
+                "until": french_date(figures.until),
+                "providers": providers,
+                "rows": rows,
+            },
+        )
+
+
+def _days(raw: str | None, most: int) -> int | None:
+    if raw is None:
+        return PAGE_DAYS
+    if not raw.isdigit() or len(raw) > 5:
+        return None
+    days = int(raw)
+    return days if 1 <= days <= most else None
+
+
+def _error(status: int, error: str, reason: str, message: str) -> Response:
+    body = _encode({"error": error, "reason": reason, "message": message})
+    return Response(body, status_code=status, media_type="application/json; charset=utf-8")
+
+
+def _unavailable() -> Response:
+    answer = _error(
+        503,
+        "service_unavailable",
+        "The store is not available",
+        "Le service est momentanément indisponible, veuillez réessayer",
+    )
+    answer.headers["retry-after"] = "1"
+    return answer

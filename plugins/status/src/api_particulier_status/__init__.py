@@ -1,0 +1,1 @@
+"""Public status of API Particulier."""
