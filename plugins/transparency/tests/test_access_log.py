@@ -98,8 +98,8 @@ async def test_a_citizen_sees_exactly_the_calls_about_them(
         assert call["provider"] == "cnaf"
         assert call["administration"]["name"] == "Mairie de Lyon"
         assert [d["label"] for d in call["data"]] == [
-            "Allocataires (noms, dates de naissance, sexe)",
-            "Quotient familial",
+            "Allocataires (noms, prénoms, dates de naissance)",
+            "Quotient familial, avec son mois et son année",
         ]
 
         # Both kinds together: the union, newest first.
