@@ -60,13 +60,11 @@ chain = false
 
 
 def _with_transparency() -> str:
-    return (
-        bench.pipeline_config().replace(
-            'enabled = ["dgfip", "consent", "ratelimit"]',
-            'enabled = ["dgfip", "consent", "ratelimit", "transparency"]',
-        )
-        + _TRANSPARENCY
-    )
+    config = bench.pipeline_config()
+    enabled = 'enabled = ["dgfip", "consent", "ratelimit"]'
+    if enabled not in config:
+        raise RuntimeError("the benchmark's pipeline no longer enables what this variant adds to")
+    return config.replace(enabled, enabled[:-1] + ', "transparency"]') + _TRANSPARENCY
 
 
 def transparency_environment() -> dict[str, str]:
