@@ -7,7 +7,7 @@ Loaded by the conformance test through ``SCHEMATHESIS_HOOKS``.
 from __future__ import annotations
 
 import schemathesis
-from api_particulier_consent.siret import luhn_valid
+from api_particulier.siret import luhn_valid
 from hypothesis import strategies as st
 
 

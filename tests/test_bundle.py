@@ -36,6 +36,8 @@ async def test_embedded_defaults_serve_every_provider(tmp_path: Path) -> None:
     async with app_client(settings, plugins=plugins) as client:
         document = yaml.safe_load((await client.http.get("/api/open-api.yml")).text)
         validate(document)
+        # The operations plugins document their JSON routes.
+        assert {"/api/status", "/api/stats/daily", "/api/stats"} <= set(document["paths"])
         for path in ("/api/v2/avis-imposition", "/api/v2/composition-familiale"):
             statuses = set(document["paths"][path]["get"]["responses"])
             assert {"200", "400", "401", "403", "429", "500"} <= statuses, path

@@ -87,6 +87,16 @@ class LeavesASessionOpen(EchoProvider):
         self.session = aiohttp.ClientSession()
 
 
+class UnlabelledScope(EchoProvider):
+    @hookimpl
+    def register_providers(self, register: Callable[[Provider], None]) -> None:
+        def without_a_label(provider: Provider) -> None:
+            labels = {k: v for k, v in provider.scope_labels.items() if k != "echo_age"}
+            register(_replace(provider, scope_labels=labels))
+
+        super().register_providers(without_a_label)
+
+
 def _replace(route: Any, **changes: Any) -> Any:
     import dataclasses
 
@@ -104,6 +114,7 @@ def _replace(route: Any, **changes: Any) -> Any:
         (AlwaysUnhealthy, "the health route answers 503"),
         (BadDocument, "the OpenAPI document is invalid"),
         (LeavesASessionOpen, "an HTTP session is left open"),
+        (UnlabelledScope, "the scope 'echo_age' has no French label"),
     ],
     ids=lambda value: value.__name__ if isinstance(value, type) else "",
 )

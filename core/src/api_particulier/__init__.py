@@ -27,6 +27,7 @@ from .faults import Faults
 from .markers import hookimpl
 from .pages import Pages
 from .settings import Secret
+from .siret import is_valid_siret
 from .store import Application, JournalStore, KeyStore, StoreDatabase, StoreUnavailable
 from .types import (
     Call,
@@ -77,4 +78,5 @@ __all__ = [
     "UpstreamResponse",
     "WebRoute",
     "hookimpl",
+    "is_valid_siret",
 ]

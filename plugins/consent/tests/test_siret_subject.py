@@ -1,44 +1,10 @@
-"""SIRET validation and the receipt subject."""
+"""The receipt subject."""
 
 from __future__ import annotations
 
-import pytest
-from api_particulier_consent.siret import is_valid_siret, luhn_valid
 from api_particulier_consent.subject import canonical_subject, subject_digest
 from hypothesis import given
 from hypothesis import strategies as st
-
-
-@pytest.mark.parametrize(
-    "siret",
-    [
-        "13002526500013",  # a State administration
-        "35600000000048",  # La Poste's head office: passes Luhn too
-        "35600000049837",  # a La Poste establishment: digits add up to 45, Luhn fails
-    ],
-)
-def test_valid(siret: str) -> None:
-    assert is_valid_siret(siret)
-
-
-@pytest.mark.parametrize(
-    "siret",
-    ["", "1300252650001", "130025265000130", "13002526500014", "35600000000049", "1300252650001a"],
-)
-def test_invalid(siret: str) -> None:
-    assert not is_valid_siret(siret)
-
-
-@given(st.text(alphabet="0123456789", min_size=14, max_size=14))
-def test_rule_on_any_fourteen_digits(siret: str) -> None:
-    la_poste = siret.startswith("356000000") and sum(map(int, siret)) % 5 == 0
-    assert is_valid_siret(siret) == (luhn_valid(siret) or la_poste)
-
-
-@given(st.text(max_size=40))
-def test_anything_else_is_refused_quietly(text: str) -> None:
-    if not (len(text) == 14 and text.isascii() and text.isdigit()):
-        assert not is_valid_siret(text)
 
 
 def test_worked_examples_of_the_docs() -> None:

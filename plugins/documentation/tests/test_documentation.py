@@ -73,4 +73,4 @@ def test_the_documentation_in_a_browser(
     paths = browser_page.locator(".opblock-summary-path").all_inner_texts()
     assert any("/api/v2/avis-imposition" in path for path in paths)
     assert_images_have_text_alternative(browser_page)
-    save_screenshot(browser_page, "documentation", full_page=False)
+    save_screenshot(browser_page, "documentation")

@@ -136,3 +136,15 @@ def test_bars_stay_inside_the_plot(values: list[int]) -> None:
     for bar in chart.bars:
         assert chart.left <= bar.x and bar.x + bar.width <= chart.right + 0.01
         assert chart.top - 0.01 <= bar.y and bar.y + bar.height <= chart.bottom + 0.01
+
+
+async def test_the_route_is_in_a_valid_openapi_document(tmp_path: Path) -> None:
+    from openapi_spec_validator import validate
+
+    plugins = {"stats": StatsPlugin, "echo": EchoProvider}
+    async with app_client(make_settings(tmp_path), plugins=plugins) as client:
+        document = (await client.http.get("/api/open-api.json")).json()
+    validate(document)
+    daily = document["paths"]["/api/stats/daily"]["get"]
+    assert daily["parameters"][0]["schema"]["maximum"] == 366
+    assert "/api/stats" in document["paths"]  # the core's, unchanged

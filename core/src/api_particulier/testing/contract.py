@@ -73,6 +73,11 @@ async def check_provider_contract(
         transport = httpx.ASGITransport(app=app)
         async with httpx.AsyncClient(transport=transport, base_url="http://contract") as http:
             for provider in app.providers:
+                faults += [
+                    f"the scope {scope!r} has no French label (Provider.scope_labels): people "
+                    "choosing scopes and citizens reading what was fetched see its code"
+                    for scope in sorted(provider.scopes - set(provider.scope_labels))
+                ]
                 for route in provider.routes:
                     faults += await _route_faults(app, http, recorder, route)
                 if provider.health_path:

@@ -49,6 +49,7 @@ ECHO_FIELDS = {
     # "secret" is returned by the provider but declared nowhere: it must never be shown.
 }
 ALL_ECHO_SCOPES = ["echo_nom", "echo_age", "echo_revenu"]
+ECHO_SCOPE_LABELS = {"echo_nom": "Nom", "echo_age": "Âge", "echo_revenu": "Revenu"}
 GOOD_PARAMS = {"numero": "12345", "code": "AB"}
 UNKNOWN_PARAMS = {"numero": "00000", "code": "AB"}
 
@@ -84,7 +85,14 @@ class EchoProvider:
                 found=GOOD_PARAMS, not_found=UNKNOWN_PARAMS, invalid={"numero": "12", "code": "AB"}
             ),
         )
-        register(Provider(routes=(route,), health_path="/api/echo/ping", health=self.health))
+        register(
+            Provider(
+                routes=(route,),
+                health_path="/api/echo/ping",
+                health=self.health,
+                scope_labels=ECHO_SCOPE_LABELS,
+            )
+        )
 
     async def fetch(self, call: Call) -> Any:
         self.calls.append(call.subject())

@@ -70,7 +70,15 @@ class HelloPlugin:
                 invalid={"identifiant": "x"},
             ),
         )
-        register(Provider(routes=(route,), health_path="/api/hello/ping", health=self.health))
+        register(
+            Provider(
+                routes=(route,),
+                health_path="/api/hello/ping",
+                health=self.health,
+                # What people read for each scope (access requests, citizens' report).
+                scope_labels={"hello_message": "Message d'accueil", "hello_langue": "Langue"},
+            )
+        )
 
     async def fetch(self, call: Call) -> Greeting:
         assert isinstance(call.params, HelloParams)

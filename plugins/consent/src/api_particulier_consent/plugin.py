@@ -24,6 +24,7 @@ from api_particulier import (
     ProviderError,
     ProviderTimeout,
     hookimpl,
+    is_valid_siret,
 )
 
 from . import openapi
@@ -51,7 +52,6 @@ from .replay import (
     SqliteReplayStore,
     StoreReplayStore,
 )
-from .siret import is_valid_siret
 from .subject import subject_digest
 
 if TYPE_CHECKING:

@@ -36,7 +36,7 @@ class DocumentationPlugin:
     def register_routes(
         self, register: Callable[[WebRoute], None], config: DocumentationConfig
     ) -> None:
-        register(WebRoute(path="/documentation", endpoint=self.page))
+        register(WebRoute(path="/documentation", endpoint=self.page, menu_label="Documentation"))
         register(WebRoute.static("/static/swagger-ui", SWAGGER_UI))
         register(WebRoute.static("/static/documentation", HERE / "assets"))
 

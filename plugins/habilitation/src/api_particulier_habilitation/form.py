@@ -13,8 +13,9 @@ from collections.abc import Callable, Collection, Mapping
 from typing import Any
 
 import msgspec
+from api_particulier import is_valid_siret
 
-from .siret import is_valid_siret, normalise
+from .siret import normalise
 
 PROFILES = {
     "administration": "Administration ou collectivité territoriale",

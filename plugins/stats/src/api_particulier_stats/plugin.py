@@ -10,6 +10,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import msgspec
 from api_particulier import (
@@ -26,6 +27,7 @@ from starlette.responses import Response
 from .chart import bar_chart, calls_text, french_date, french_number
 from .config import StatsConfig
 from .daily import Daily, daily, first_day, since_timestamp
+from .openapi import document_daily
 
 PAGE_DAYS = 30
 _encode = msgspec.json.Encoder().encode
@@ -49,7 +51,11 @@ class StatsPlugin:
     def register_routes(self, register: Callable[[WebRoute], None], config: StatsConfig) -> None:
         self.config = config
         register(WebRoute(path="/api/stats/daily", endpoint=self.daily_endpoint))
-        register(WebRoute(path="/stats", endpoint=self.page))
+        register(WebRoute(path="/stats", endpoint=self.page, menu_label="Statistiques"))
+
+    @hookimpl
+    def amend_openapi(self, document: dict[str, Any]) -> None:
+        document_daily(document, self.config.max_days)
 
     @hookimpl
     def startup(self, context: PluginContext) -> None:

@@ -13,6 +13,7 @@ import contextlib
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import msgspec
 from api_particulier import Pages, PluginContext, StoreUnavailable, WebRoute, hookimpl
@@ -21,6 +22,7 @@ from starlette.responses import Response
 
 from .config import StatusConfig
 from .history import History
+from .openapi import document_status
 from .page import page_context
 from .prober import Probe, Prober
 from .report import Report, build_report
@@ -52,7 +54,11 @@ class StatusPlugin:
     def register_routes(self, register: Callable[[WebRoute], None], config: StatusConfig) -> None:
         self.config = config
         register(WebRoute(path="/api/status", endpoint=self.status_endpoint))
-        register(WebRoute(path="/status", endpoint=self.page))
+        register(WebRoute(path="/status", endpoint=self.page, menu_label="État du service"))
+
+    @hookimpl
+    def amend_openapi(self, document: dict[str, Any]) -> None:
+        document_status(document)
 
     @hookimpl
     async def startup(self, context: PluginContext) -> None:

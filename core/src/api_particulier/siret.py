@@ -1,4 +1,5 @@
-"""SIRET validation for the ``recipient`` parameter."""
+"""SIRET numbers: the establishment numbers administrations are known by (a consent
+``recipient``, an access request's organisation)."""
 
 from __future__ import annotations
 
