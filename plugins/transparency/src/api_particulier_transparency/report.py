@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import time
+import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -165,7 +166,8 @@ class AccessLog:
             scope=request.scope,
             receive=request.receive,
             headers={},
-            request_id=request.headers.get("x-request-id", "transparency"),
+            # Its own id: a caller's header is not trusted into a provider's logs.
+            request_id=str(uuid.uuid4()),
             route=route,
             route_path=route.path,
             query=identifiers,
