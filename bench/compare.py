@@ -6,12 +6,16 @@ difference between two variants is what the part switched off costs per request.
 
     python3 -m uv run python bench/compare.py                 # every variant
     python3 -m uv run python bench/compare.py pipeline no-ratelimit
+    python3 -m uv run python bench/compare.py transparency-off transparency-on
 """
 
 from __future__ import annotations
 
 import argparse
+import base64
+import os
 import re
+import secrets
 import shutil
 import statistics
 import tempfile
@@ -37,12 +41,48 @@ def _without(*plugins: str) -> str:
     return config
 
 
+# Transparency: the citizen's pseudonym in each row (the plugin), the rows chained by hash
+# and the chain's head signed every few seconds; beside the same pipeline with neither.
+_TRANSPARENCY = """
+[plugins.transparency]
+secret = { env = "BENCH_TRANSPARENCY_SECRET" }
+client_id = "bench"
+[plugins.transparency.franceconnect]
+introspection_url = "http://127.0.0.1:9/introspect"
+[core.journal]
+checkpoint_interval = 5
+signing_key = { env = "BENCH_JOURNAL_SIGNING_KEY" }
+"""
+_NO_CHAIN = """
+[core.journal]
+chain = false
+"""
+
+
+def _with_transparency() -> str:
+    config = bench.pipeline_config()
+    enabled = 'enabled = ["dgfip", "consent", "ratelimit"]'
+    if enabled not in config:
+        raise RuntimeError("the benchmark's pipeline no longer enables what this variant adds to")
+    return config.replace(enabled, enabled[:-1] + ', "transparency"]') + _TRANSPARENCY
+
+
+def transparency_environment() -> dict[str, str]:
+    """The secrets the transparency variant's configuration names."""
+    return {
+        "BENCH_TRANSPARENCY_SECRET": secrets.token_urlsafe(48),
+        "BENCH_JOURNAL_SIGNING_KEY": base64.b64encode(secrets.token_bytes(32)).decode(),
+    }
+
+
 VARIANTS: dict[str, str] = {
     "pipeline": bench.pipeline_config(),
     "no-ratelimit": _without("ratelimit"),
     "no-consent": _without("consent"),
     "journal-deferred": bench.pipeline_config() + _DEFERRED_JOURNAL,
     "core-only": _without("ratelimit", "consent") + _DEFERRED_JOURNAL,
+    "transparency-off": bench.pipeline_config() + _NO_CHAIN,
+    "transparency-on": _with_transparency(),
 }
 
 
@@ -59,6 +99,9 @@ def main(argv: list[str] | None = None) -> int:
         parser.error(f"unknown variant(s): {', '.join(unknown)}")
     bench.USE_WRK = args.load == "wrk" or (args.load == "auto" and shutil.which("wrk") is not None)
     chosen = args.variants or list(VARIANTS)
+    # Read by the configuration of the transparency variant, when the key is issued and
+    # when the server starts.
+    os.environ.update(transparency_environment())
     targets = [
         bench.Target(name, bench.SERVICE, bench.NOTICE, config=VARIANTS[name], authenticated=True)
         for name in chosen

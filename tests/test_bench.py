@@ -52,6 +52,13 @@ def test_the_configuration_comparison_runs() -> None:
     assert all(float(cpu) > 0 for cpu, _ in rows.values())
 
 
+def test_the_transparency_comparison_runs() -> None:
+    lines = run_script("compare.py", "transparency-off", "transparency-on")
+    rows = {line.split()[0]: line.split()[1:] for line in lines[2:]}
+    assert set(rows) == {"transparency-off", "transparency-on", "starlette"}
+    assert all(float(cpu) > 0 for cpu, _ in rows.values())
+
+
 def _bench_apps() -> Any:
     spec = importlib.util.spec_from_file_location("bench_apps", BENCH / "apps.py")
     assert spec is not None and spec.loader is not None

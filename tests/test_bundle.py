@@ -31,6 +31,7 @@ async def test_embedded_defaults_serve_every_provider(tmp_path: Path) -> None:
         "ratelimit",
         "stats",
         "status",
+        "transparency",
     ]
     async with app_client(settings, plugins=plugins) as client:
         document = yaml.safe_load((await client.http.get("/api/open-api.yml")).text)

@@ -27,7 +27,9 @@ def data_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     monkeypatch.delenv("API_PARTICULIER_CONFIG", raising=False)
     monkeypatch.setenv("API_PARTICULIER_LOG_FORMAT", "json")
     # Only the core: these tests must not depend on which provider plugins are installed.
-    monkeypatch.setenv("API_PARTICULIER_DISABLE_PLUGINS", "dgfip,cnaf,consent,ratelimit")
+    monkeypatch.setenv(
+        "API_PARTICULIER_DISABLE_PLUGINS", "dgfip,cnaf,consent,ratelimit,transparency"
+    )
     return tmp_path
 
 

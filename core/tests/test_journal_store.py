@@ -15,6 +15,8 @@ from typing import Any
 
 import asyncpg
 import pytest
+from api_particulier.chain import GENESIS
+from api_particulier.cli.journal import verify_store
 from api_particulier.store import DailyCount, JournalStore
 from api_particulier.store.postgresql import (
     PostgresDatabase,
@@ -163,8 +165,17 @@ _cuts = st.floats(0, 1000, allow_nan=False)
 
 
 async def purges_exactly(store: JournalStore, batches: list[list[CallRecord]], cut: float) -> None:
+    """A purge removes the rows timed before the cut that come before the first row kept
+    in the chain (a row timed earlier but written after one kept waits), and the chain
+    of the rows kept still verifies."""
     everything = [call for batch in batches for call in batch]
-    kept = [call for call in everything if call.time >= cut]
+    later = [position for position, call in enumerate(everything) if call.time >= cut]
+    first_kept = later[0] if later else len(everything)
+    kept = [
+        call
+        for position, call in enumerate(everything)
+        if call.time >= cut or position > first_kept
+    ]
     successful = [call for call in kept if call.status == 200 and call.provider is not None]
     for batch in batches:
         await store.write_calls(batch)
@@ -172,6 +183,9 @@ async def purges_exactly(store: JournalStore, batches: list[list[CallRecord]], c
     assert await store.purge_calls(cut) == len(everything) - len(kept)
     assert as_rows(await store.recent_calls(1000)) == as_rows(kept)
     assert await store.count_successful_data_calls(-1.0) == len(successful)
+    verdict = await verify_store(store, None, None)
+    assert verdict.ok, verdict.problem
+    assert verdict.rows == len(kept)
 
 
 @given(batches=_batches, cut=_cuts)
@@ -195,7 +209,8 @@ def test_any_batches_read_back_and_purge_exactly_on_postgresql(postgres_url: str
         async def scenario() -> None:
             async with opened_postgres(postgres_url) as store:
                 connection = await asyncpg.connect(postgres_url)
-                await connection.execute("TRUNCATE calls, calls_daily")
+                await connection.execute("TRUNCATE calls, calls_daily, journal_checkpoints")
+                await connection.execute("UPDATE journal_chain SET seq = 0, digest = $1", GENESIS)
                 await connection.close()
                 await purges_exactly(store, batches, cut)
 
@@ -229,3 +244,23 @@ async def test_daily_counts_of_successful_data_calls(journal: JournalStore) -> N
     ]
     assert found[0] == DailyCount("1970-01-01", "cnaf", 1)
     assert sum(c.calls for c in found) == await journal.count_successful_data_calls(since)
+
+
+async def test_the_calls_about_a_citizen_are_found_by_their_pseudonym(
+    journal: JournalStore,
+) -> None:
+    await journal.write_calls(
+        [
+            record(1.0, subject="alice", scopes="a b"),
+            record(2.0, subject="bob"),
+            record(3.0, status=404, error="not_found", subject="alice"),
+            record(4.0),
+        ]
+    )
+    await journal.write_calls([record(5.0, subject="carol"), record(6.0, subject="alice")])
+    about = await journal.calls_about(["alice"], 0.0, 10)
+    assert [(r.time, r.status) for r in about] == [(6.0, 200), (3.0, 404), (1.0, 200)]
+    assert about[-1].scopes == "a b"
+    assert [r.time for r in await journal.calls_about(["alice", "carol"], 2.5, 2)] == [6.0, 5.0]
+    assert await journal.calls_about(["nobody"], 0.0, 10) == []
+    assert await journal.calls_about([], 0.0, 10) == []

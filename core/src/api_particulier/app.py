@@ -22,6 +22,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from . import hooks, keys
 from .builtins.keyauth import KeyAuthPlugin
+from .chain import Signer, load_signer
 from .context import RunningContext
 from .credentials import Credentials
 from .errors import ConfigError
@@ -91,6 +92,7 @@ class ApiApp:
         database: StoreDatabase | None = None,
         migrations: PluginMigrations | None = None,
         faults: Faults | None = None,
+        signer: Signer | None = None,
     ) -> None:
         self.settings = settings
         # The plugins' own tables (context.database) and their revisions (db upgrade).
@@ -104,7 +106,9 @@ class ApiApp:
         self.pepper = pepper
         self.redis = redis
         self.faults = faults if faults is not None else Faults()
-        self.journal = Journal(journal_store, settings.core.journal, self.faults)
+        # The key signing the journal's checkpoints (None: a deployment that set none).
+        self.signer = signer
+        self.journal = Journal(journal_store, settings.core.journal, self.faults, signer)
         self.pipeline = Pipeline(plan, self.journal)
         self.credentials = Credentials(key_store, pepper, self._forget_cached_keys)
         self.contexts = {
@@ -121,6 +125,7 @@ class ApiApp:
                 providers=providers,
                 faults=self.faults,
                 journal=self.journal,
+                embedded=settings.embedded,
             )
             for name in self.plugin_names()
         }
@@ -540,6 +545,11 @@ def create_app(
         pepper = keys.load_pepper(settings)
     except ConfigError as exc:
         problems.extend(exc.problems)
+    signer = None
+    try:
+        signer = journal_signer(settings)
+    except ConfigError as exc:
+        problems.extend(exc.problems)
     # One count of the store's and Redis's faults for the whole application.
     faults = Faults()
     builtins = {"keyauth": KeyAuthPlugin(key_store, pepper, settings.core.auth, faults)}
@@ -579,4 +589,18 @@ def create_app(
         database=plugin_database(settings),
         migrations=migrations,
         faults=faults,
+        signer=signer,
+    )
+
+
+def journal_signer(settings: Settings) -> Signer | None:
+    """The key signing the journal's checkpoints: ``[core.journal] signing_key``,
+    ``$API_PARTICULIER_JOURNAL_SIGNING_KEY`` or, in embedded mode, a generated file."""
+    configured = settings.core.journal.signing_key
+    if not settings.core.journal.chain:
+        return None  # nothing to sign
+    return load_signer(
+        configured.reveal() if configured is not None else None,
+        settings.embedded,
+        settings.data_dir,
     )

@@ -49,6 +49,12 @@ class PluginContext(Protocol):
         """How many worker processes serve on this host (per-process policies divide by it)."""
 
     @property
+    def embedded(self) -> bool:
+        """Whether the service runs on its embedded defaults (no configuration file): a
+        plugin may then generate its secrets in ``data_dir`` and run sandboxes, as the core
+        does with its pepper."""
+
+    @property
     def key_store(self) -> KeyStore:
         """Applications and keys (read them; the command line changes them)."""
 
@@ -116,6 +122,7 @@ class RunningContext:
     providers: tuple[Provider, ...] = ()
     faults: Faults = field(default_factory=Faults)
     journal: Journal | None = None
+    embedded: bool = False
     task_group: anyio.abc.TaskGroup | None = None
     upstreams: list[Upstream] = field(default_factory=list)
 

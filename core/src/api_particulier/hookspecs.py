@@ -185,6 +185,16 @@ def response_headers(call: Call, status: int) -> Awaitable[None] | None:
 
 
 @_spec
+def journal_subject(call: Call) -> str | None:
+    """Phase 4½, data calls whose parameters were validated, whatever their outcome: the
+    pseudonym of the citizen the call is about, written in the journal row (``subject``).
+    Never the identifiers themselves: a keyed digest of ``call.subject()``. The first
+    non-``None`` result wins; a failure is logged and leaves the row without one. Plain
+    function (it runs on every data call).
+    """
+
+
+@_spec
 def record_call(record: CallRecord, call: Call) -> Awaitable[None] | None:
     """Phase 5: observe what happened. Runs exactly once per request that reached
     authentication — after denials and errors too, and when the client went away —, after

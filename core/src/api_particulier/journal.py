@@ -6,6 +6,10 @@ in batches by a background task, so a request never waits on the disk; in ``requ
 a 2xx answer waits until the batch holding its row is committed, and if that fails the
 answer is replaced by a 503, so no data leaves without its row. Rows older than the
 retention are purged once a day.
+
+The store chains the rows as it writes them (:mod:`api_particulier.chain`); the journal
+signs the chain's head every ``checkpoint_interval`` and when it stops, and seals each
+purge with a signed checkpoint at the cut.
 """
 
 from __future__ import annotations
@@ -18,6 +22,7 @@ import anyio.abc
 import msgspec
 import structlog
 
+from .chain import Checkpoint, Signer, unsigned_cut
 from .faults import Faults
 from .types import CallRecord, Denial
 
@@ -56,14 +61,21 @@ class Journal:
     _flushing: anyio.Lock
 
     def __init__(
-        self, store: JournalStore, config: JournalConfig, faults: Faults | None = None
+        self,
+        store: JournalStore,
+        config: JournalConfig,
+        faults: Faults | None = None,
+        signer: Signer | None = None,
     ) -> None:
         self._store = store
         self._config = config
         self._faults = faults if faults is not None else Faults()
+        self._signer = signer
         self._closing = False
         # The rows of the batch being written (handed to the store, not yet committed).
         self._writing: list[CallRecord] = []
+        # The last position this process signed (or found signed).
+        self._signed = 0
 
     def start(self, task_group: anyio.abc.TaskGroup) -> None:
         """Begin accepting rows; the writer and the purger run in ``task_group``."""
@@ -74,11 +86,20 @@ class Journal:
         self._closing = False
         task_group.start_soon(self._writer)
         task_group.start_soon(self._purger)
+        if self._signer is not None:
+            task_group.start_soon(self._checkpointer)
+        elif self._config.chain:
+            log.warning(
+                "journal_checkpoints_unsigned",
+                advice="set [core.journal] signing_key or API_PARTICULIER_JOURNAL_SIGNING_KEY",
+            )
 
     async def stop(self) -> None:
-        """Write what is queued; rows recorded from now on are written at once."""
+        """Write what is queued, and sign the chain's head; rows recorded from now on are
+        written at once."""
         self._closing = True
         await self.flush()
+        await self.checkpoint()
 
     @property
     def pending(self) -> int:
@@ -171,6 +192,36 @@ class Journal:
             self._wake = anyio.Event()
             await self.flush()
 
+    async def _checkpointer(self) -> None:
+        while True:
+            await anyio.sleep(self._config.checkpoint_interval)
+            await self.checkpoint()
+
+    async def checkpoint(self) -> Checkpoint | None:
+        """Sign the chain's head if it moved since the last checkpoint; the one stored."""
+        signer = self._signer
+        if signer is None:
+            return None
+        try:
+            head = await self._store.chain_head()
+            if head.seq <= self._signed:
+                return None
+            checkpoint = signer.sign(
+                seq=head.seq, digest=head.digest, time=time.time(), kind="periodic"
+            )
+            await self._store.add_checkpoint(checkpoint)
+        except Exception as exc:
+            log.error("journal_checkpoint_failed", error=type(exc).__name__)
+            return None
+        self._signed = head.seq
+        return checkpoint
+
+    def seal(self, seq: int, digest: str) -> Checkpoint:
+        """The checkpoint of a retention cut: signed when the service has its key."""
+        if self._signer is None:
+            return unsigned_cut(seq, digest)
+        return self._signer.seal_cut(seq, digest)
+
     async def _purger(self) -> None:
         while True:
             await self.purge()
@@ -179,7 +230,7 @@ class Journal:
     async def purge(self) -> int:
         cutoff = time.time() - self._config.retention_days * 86400
         try:
-            removed = await self._store.purge_calls(cutoff)
+            removed = await self._store.purge_calls(cutoff, self.seal)
         except Exception as exc:
             log.error("journal_purge_failed", error=type(exc).__name__)
             return 0

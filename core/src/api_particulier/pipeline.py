@@ -2,7 +2,7 @@
 
 authenticate → (bearer pairing) → endpoint scope check → parameter validation →
 check_consent → check_rate_limit → fetch_cached / provider fetch → masking →
-response_headers → journal → record_call (always).
+response_headers → journal_subject → journal → record_call (always).
 
 Every hook is called through :mod:`api_particulier.hooks`. Denials are values; provider
 errors come from :mod:`api_particulier.errors`; anything else raised by a plugin becomes the
@@ -99,6 +99,7 @@ class Pipeline:
         )
         self.fetch_cached = plan.for_phase(Phase.fetch_cached)
         self.response_headers = plan.for_phase(Phase.response_headers)
+        self.journal_subject = plan.for_phase(Phase.journal_subject)
         self.record_call = plan.for_phase(Phase.record_call)
         # Read once: a per-request debug line must cost nothing when debug is off.
         self.log_requests = log.is_enabled_for(logging.DEBUG)
@@ -272,6 +273,11 @@ class Pipeline:
         journal could not commit the row of a 2xx it must hold first (required mode): the
         answer is then the journal's 503, which is what the observers see."""
         principal = call.principal
+        subject = scopes = None
+        if call.params is not None:
+            scopes = " ".join(sorted(endpoint.scopes & call.scopes))
+            if self.journal_subject:
+                subject = self._subject(call)
         record = CallRecord(
             request_id=call.request_id,
             time=time.time(),
@@ -285,6 +291,8 @@ class Pipeline:
             consent_evidence=call.consent_evidence,
             recipient=call.recipient,
             error=error,
+            subject=subject,
+            scopes=scopes,
         )
         committed = await self.journal.record(record)
         if not committed:
@@ -296,6 +304,19 @@ class Pipeline:
         if self.log_requests:
             log.debug("request", status=record.status, latency_ms=record.latency_ms, error=error)
         return committed
+
+    def _subject(self, call: Call) -> str | None:
+        """The first pseudonym a ``journal_subject`` implementation gives; a failing one is
+        logged and never costs the call its row."""
+        for step in self.journal_subject:
+            try:
+                subject = hooks.call_now(step, {"call": call})
+            except hooks.PluginFailure as failure:
+                hooks.log_failure(failure)
+                continue
+            if isinstance(subject, str):
+                return subject
+        return None
 
 
 async def _provider_fetch(call: Call, endpoint: Endpoint) -> Any:

@@ -40,7 +40,8 @@ class Phase(enum.IntEnum):
     check_rate_limit = 13
     fetch_cached = 14
     response_headers = 15
-    record_call = 16
+    journal_subject = 16
+    record_call = 17
     shutdown = 20
 
 
@@ -90,6 +91,7 @@ SYNC_ONLY = frozenset(
         Phase.check_application_settings,
         Phase.amend_openapi,
         Phase.allows_citizen_bearer,
+        Phase.journal_subject,
     }
 )
 

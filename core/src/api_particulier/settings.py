@@ -31,6 +31,7 @@ BUNDLED_PLUGINS = (
     "status",
     "stats",
     "documentation",
+    "transparency",
 )
 
 
@@ -58,6 +59,17 @@ class JournalConfig(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fi
     batch_size: Annotated[int, msgspec.Meta(ge=1)] = 500
     # Bound on rows waiting in memory; beyond it requests wait rather than rows being dropped.
     max_pending: Annotated[int, msgspec.Meta(ge=1)] = 50_000
+    # Rows chained by hash as they are written (api_particulier.chain). false: written
+    # outside the chain — the journal is then not tamper-evident, and `journal verify`
+    # names each such row; for measuring what the chain costs, or a journal kept in an
+    # append-only store of its own.
+    chain: bool = True
+    # Seconds between two signed checkpoints of the chain's head (api_particulier.chain).
+    checkpoint_interval: Annotated[float, msgspec.Meta(ge=1, le=86400)] = 300.0
+    # The Ed25519 private key signing them (PEM, or its 32 bytes in base64). Unset: the
+    # embedded mode generates one in the data directory; a configured deployment without
+    # one (nor API_PARTICULIER_JOURNAL_SIGNING_KEY) chains its rows but signs nothing.
+    signing_key: Secret | None = None
 
 
 class AuthConfig(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):

@@ -6,7 +6,7 @@ Plugins receive and return these; they are the public vocabulary of the hook con
 from __future__ import annotations
 
 import time
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
@@ -70,6 +70,12 @@ class CallRecord(msgspec.Struct, frozen=True, kw_only=True):
     recipient: str | None = None
     # The error code of a non-2xx answer (``access_denied``, ``not_found`` …).
     error: str | None = None
+    # A keyed pseudonym of the citizen the call was about (``journal_subject``), never
+    # their identifiers: who looked at a citizen's data can be told to them alone.
+    subject: str | None = None
+    # The route's scopes the answer could show (the key's, narrowed by consent), sorted,
+    # space-separated; None before the parameters were validated.
+    scopes: str | None = None
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -84,6 +90,17 @@ class RouteExamples:
     not_found: Mapping[str, str] | None = None
     # Parameters validation must refuse before the provider is asked: 400.
     invalid: Mapping[str, str] | None = None
+
+
+@dataclass(frozen=True)
+class Holder:
+    """A person an answer is about, as the provider names them: what a citizen's own
+    identity (FranceConnect's) is matched with before they are shown the calls about the
+    identifiers they gave. ``names``: family and given names in any order; ``birthdate``:
+    ``YYYY-MM-DD``."""
+
+    names: str
+    birthdate: str
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -117,6 +134,15 @@ class ProviderRoute:
     # Query names of the parameters that identify the citizen; consent evidence is bound to
     # them. None means every parameter of the Struct.
     subject_params: tuple[str, ...] | None = None
+    # Query names of the parameters that name the citizen themself rather than one
+    # document of theirs (a tax number, not a notice's reference): the journal's pseudonym
+    # of the citizen is made of them, so that a citizen finds every call about them with
+    # what they know. None means ``subject_params``.
+    citizen_params: tuple[str, ...] | None = None
+    # The persons an answer of the route is about (a payload as ``fetch`` returns it). A
+    # route whose parameters are all ``citizen_params`` and that declares it lets a
+    # citizen's identity be checked against the identifiers they give.
+    holders: Callable[[Any], Sequence[Holder]] | None = None
     # Seconds the whole fetch may take, whatever it waits on (upstream calls, locks, a
     # parse in a worker thread): past it, the fetch is cancelled and the answer is 504
     # ``timeout_error``. ``None`` for a fetch that never waits (a sandbox data set): it
@@ -140,6 +166,36 @@ class ProviderRoute:
         return tuple(
             (f.name, f.encode_name) for f in fields if names is None or f.encode_name in names
         )
+
+    @cached_property
+    def citizen_fields(self) -> tuple[tuple[str, str], ...]:
+        """(attribute, query name) of each parameter naming the citizen themself."""
+        names = self.citizen_params
+        if names is None:
+            return self.subject_fields
+        fields = msgspec.structs.fields(self.params)
+        return tuple((f.name, f.encode_name) for f in fields if f.encode_name in names)
+
+    def citizen_identifiers(self, given: Mapping[str, str]) -> dict[str, str] | None:
+        """The citizen's identifiers for this route, as a data call's validated parameters
+        give them (:meth:`Call.citizen`): ``given`` checked and normalised by the route's
+        own rules (spaces removed where the route removes them). None when one is missing
+        or invalid."""
+        from .params import ParamsValidator
+
+        rules = {rule.name: rule for rule in ParamsValidator(self.params).rules}
+        found = {}
+        for _, query in self.citizen_fields:
+            value = given.get(query)
+            rule = rules[query]
+            if value is None:
+                return None
+            if rule.remove_spaces:
+                value = value.replace(" ", "")
+            if not rule.accepts(value):
+                return None
+            found[query] = str(msgspec.convert(value, rule.annotation, strict=False))
+        return found
 
 
 def _leaf_scopes(tree: Mapping[str, Any]) -> list[str]:
@@ -281,6 +337,14 @@ class Call:
 
             self._request = Request(self.scope, self._receive)
         return self._request
+
+    def citizen(self) -> dict[str, str]:
+        """The validated parameters naming the citizen themself (the route's
+        ``citizen_params``), as strings by their query names."""
+        if self.params is None or self.route is None:
+            return {}
+        params = self.params
+        return {query: str(getattr(params, attr)) for attr, query in self.route.citizen_fields}
 
     def subject(self) -> dict[str, str]:
         """The validated parameters that identify the citizen, as strings by their query

@@ -212,3 +212,30 @@ async def test_bearer_with_key_refused_without_franceconnect_policy(
         response = await get(h, key, fc.issue([RFR]))
         assert response.status_code == 401
         assert response.json()["error"] == "too_many_credentials_provided"
+
+
+@pytest.mark.parametrize("shape", ["rfc7662", "checktoken"])
+async def test_the_token_holders_identity_is_read_in_both_shapes(
+    fc: IntrospectionSimulator, shape: str
+) -> None:
+    import msgspec
+    from api_particulier_consent.config import FranceConnectConfig
+    from api_particulier_consent.franceconnect import Identity, Introspector
+
+    path = "/introspect" if shape == "rfc7662" else "/api/v1/checktoken"
+    table = {**fc_config(fc)["franceconnect"], "introspection_url": fc.url + path}
+    introspector = Introspector(msgspec.convert({**table, "shape": shape}, FranceConnectConfig))
+    await introspector.open()
+    try:
+        identity = {"given_name": "Marie", "family_name": "Dupont", "birthdate": "1988-11-12"}
+        info = await introspector.check(fc.issue([RFR], identity=identity))
+        assert info.identity == Identity(**identity)
+        # A token issued without one: none in RFC 7662, the simulator's default citizen in
+        # FranceConnect's historic shape (which always names the holder).
+        info = await introspector.check(fc.issue([RFR]))
+        if shape == "rfc7662":
+            assert info.identity is None
+        else:
+            assert info.identity is not None and info.identity.family_name == "Martin"
+    finally:
+        await introspector.close()

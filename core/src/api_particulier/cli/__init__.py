@@ -20,7 +20,7 @@ from ..logs import configure_logging
 from ..plan import Phase, build_plan, steps_from_manager
 from ..plugins import build_manager, load_enabled
 from ..settings import load_settings
-from . import apps, db, keys, maintenance, serve, store
+from . import apps, db, journal, keys, maintenance, serve, store
 
 CORE_COMMANDS = ("serve", "keys", "apps", "plugins", "config", "journal", "db", "store")
 
@@ -43,7 +43,7 @@ def build_cli() -> click.Group:
 
     for command in (serve.serve, keys.keys, apps.apps, maintenance.plugins, maintenance.config):
         cli.add_command(command)
-    cli.add_command(maintenance.journal)
+    cli.add_command(journal.journal)
     cli.add_command(db.db)
     cli.add_command(store.store)
     return cli

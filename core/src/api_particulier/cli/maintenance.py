@@ -1,4 +1,4 @@
-"""``api-particulier plugins``, ``config check`` and ``journal purge``."""
+"""``api-particulier plugins`` and ``config check``."""
 
 from __future__ import annotations
 
@@ -7,13 +7,12 @@ import json
 import shutil
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import anyio
 import click
 
-from ..commands import CommandContext, Stores
+from ..commands import CommandContext
 from ..scaffold import new_plugin
 
 
@@ -105,21 +104,3 @@ def check(ctx: CommandContext) -> int:
     print(json.dumps(ctx.settings.dump(), indent=2, ensure_ascii=False))
     print("configuration ok", file=sys.stderr)
     return 0
-
-
-@click.group(help="maintain the journal")
-def journal() -> None:
-    pass
-
-
-@journal.command(help="delete rows older than the retention")
-@click.pass_obj
-def purge(ctx: CommandContext) -> int:
-    retention = ctx.settings.core.journal.retention_days
-
-    async def work(stores: Stores) -> int:
-        removed = await stores.journal.purge_calls(time.time() - retention * 86400)
-        print(f"{removed} journal rows older than {retention} days removed")
-        return 0
-
-    return ctx.run(work)

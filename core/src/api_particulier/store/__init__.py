@@ -107,10 +107,14 @@ def open_stores(
         database = PostgresDatabase(
             url, min_size=pool.min_connections, max_size=pool.max_connections, plugins=plugins
         )
-        return PostgresKeyStore(database), PostgresJournalStore(database)
+        return PostgresKeyStore(database), PostgresJournalStore(
+            database, chained=settings.core.journal.chain
+        )
     base = sqlite_directory(settings, url)
     durable = settings.core.journal.mode == "required"
     return (
         SQLiteKeyStore(base / "keys.sqlite3", plugins),
-        SQLiteJournalStore(base / "journal.sqlite3", durable=durable),
+        SQLiteJournalStore(
+            base / "journal.sqlite3", durable=durable, chained=settings.core.journal.chain
+        ),
     )

@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from typing import Protocol
 
+from ..chain import ChainedRow, ChainHead, Checkpoint, unsigned_cut
 from ..types import CallRecord
 from .models import ApiKey, Application, DailyCount, KeyMatch
 
@@ -62,10 +63,36 @@ class JournalStore(Protocol):
         """Successful data calls per UTC day and provider, from ``since`` (the first day
         counts from ``since`` on), by day then provider."""
 
-    async def purge_calls(self, before: float) -> int: ...
+    async def purge_calls(
+        self, before: float, seal: Callable[[int, str], Checkpoint] = unsigned_cut
+    ) -> int:
+        """Remove the rows timed before ``before`` that the chain can lose: those before
+        the first position kept (``seal(position, digest)`` makes the checkpoint of the
+        cut, stored in the same transaction), and rows outside the chain. A row timed
+        before ``before`` but placed after a row kept waits for the next purge."""
+
     async def recent_calls(self, limit: int) -> list[CallRecord]: ...
     async def oldest_call_time(self) -> float | None: ...
     async def calls_between(self, start: float, end: float) -> list[CallRecord]:
         """The rows with ``start <= time < end``, oldest first."""
 
     async def count_calls(self) -> int: ...
+
+    async def calls_about(
+        self, subjects: Sequence[str], since: float, limit: int
+    ) -> list[CallRecord]:
+        """The rows of these citizen pseudonyms from ``since``, newest first."""
+
+    # The chain (api_particulier.chain): ``write_calls`` extends it in its transaction.
+    async def chain_head(self) -> ChainHead: ...
+    async def chained_rows(self, after: tuple[int, int], limit: int) -> list[ChainedRow]:
+        """The rows after ``(position, row_id)``, by position then row id."""
+
+    async def rows_outside_chain(self, since: float, limit: int) -> list[ChainedRow]:
+        """Rows without a position timed from ``since``."""
+
+    async def add_checkpoint(self, checkpoint: Checkpoint) -> None:
+        """Store ``checkpoint`` (one of the same position is kept as it is)."""
+
+    async def checkpoints(self) -> list[Checkpoint]:
+        """Every checkpoint kept, by position."""

@@ -28,6 +28,7 @@ import structlog
 from asyncpg.pool import PoolConnectionProxy
 from sqlalchemy.ext.asyncio import create_async_engine
 
+from ..chain import ChainedRow, ChainHead, Checkpoint, extend, unsigned_cut
 from ..types import CallRecord
 from .base import StoreUnavailable
 from .models import KEY_COLUMNS, ApiKey, Application, DailyCount, KeyMatch, key_from_row
@@ -67,6 +68,10 @@ _USABLE = (
     "AND coalesce((a.body->>'expires_at')::float8 > $2, true)"
 )
 _CALL_FIELDS = CallRecord.__struct_fields__
+_WRITTEN_FIELDS = (*_CALL_FIELDS, "seq", "digest")
+_CHAINED_COLUMNS = f"row_id, seq, digest, {', '.join(_CALL_FIELDS)}"
+# See the SQLite store: rows this far past a retention cut find the first position kept.
+_CUT_WINDOW = 3600.0
 if TYPE_CHECKING:
     PoolConnection = PoolConnectionProxy[asyncpg.Record]
 
@@ -318,6 +323,28 @@ def _setter(event: anyio.Event) -> Callable[[object], None]:
     return lambda _connection: event.set()
 
 
+async def _add_checkpoint(
+    c: PoolConnection, checkpoint: Checkpoint, *, replace: bool = False
+) -> None:
+    conflict = (
+        "DO UPDATE SET digest = excluded.digest, time = excluded.time, kind = excluded.kind, "
+        "key_id = excluded.key_id, signature = excluded.signature"
+        if replace
+        else "DO NOTHING"
+    )
+    await c.execute(
+        "INSERT INTO journal_checkpoints (seq, digest, time, kind, key_id, signature) "  # noqa: S608
+        f"VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (seq) {conflict}",
+        *msgspec.structs.astuple(checkpoint),
+    )
+
+
+def _chained(row: asyncpg.Record) -> ChainedRow:
+    values = dict(row)
+    row_id, seq, digest = values.pop("row_id"), values.pop("seq"), values.pop("digest")
+    return ChainedRow(row_id, seq, digest, CallRecord(**values))
+
+
 def _month_start(day: dt.date) -> dt.date:
     return day.replace(day=1)
 
@@ -339,8 +366,9 @@ def _utc_day(timestamp: float) -> dt.date:
 
 
 class PostgresJournalStore:
-    def __init__(self, database: PostgresDatabase) -> None:
+    def __init__(self, database: PostgresDatabase, *, chained: bool = True) -> None:
         self._db = database
+        self._chained = chained
         self._partitions_checked = 0.0
 
     async def open(self) -> None:
@@ -388,14 +416,30 @@ class PostgresJournalStore:
         now = time.time()
         if now - self._partitions_checked > 3600:
             await self.ensure_partitions(now)
-        rows = [msgspec.structs.astuple(record) for record in records]
         daily = Counter(
             (_utc_day(r.time), r.provider)
             for r in records
             if r.status == 200 and r.provider is not None
         )
         async with self._db.connection() as c, c.transaction():
-            await c.copy_records_to_table("calls", records=rows, columns=_CALL_FIELDS)
+            if self._chained:
+                # The chain's head, locked: the hosts' batches take their positions in turn.
+                head = await c.fetchrow(
+                    "SELECT seq, digest FROM journal_chain WHERE id = 1 FOR UPDATE"
+                )
+                assert head is not None  # made by the migration
+                chained = extend(head["digest"], head["seq"] + 1, records)
+                rows = [
+                    (*msgspec.structs.astuple(record), seq, digest)
+                    for record, (seq, digest) in zip(records, chained, strict=True)
+                ]
+            else:
+                rows = [(*msgspec.structs.astuple(r), None, None) for r in records]
+            await c.copy_records_to_table("calls", records=rows, columns=_WRITTEN_FIELDS)
+            if self._chained:
+                await c.execute(
+                    "UPDATE journal_chain SET seq = $1, digest = $2 WHERE id = 1", *chained[-1]
+                )
             if daily:
                 await c.executemany(
                     "INSERT INTO calls_daily (day, provider, calls) VALUES ($1, $2, $3) "
@@ -403,6 +447,61 @@ class PostgresJournalStore:
                     "SET calls = calls_daily.calls + excluded.calls",
                     [(day, provider, count) for (day, provider), count in daily.items()],
                 )
+
+    async def chain_head(self) -> ChainHead:
+        async with self._db.connection() as c:
+            row = await c.fetchrow("SELECT seq, digest, started FROM journal_chain WHERE id = 1")
+        assert row is not None  # made by the migration
+        return ChainHead(int(row["seq"]), row["digest"], float(row["started"]))
+
+    async def chained_rows(self, after: tuple[int, int], limit: int) -> list[ChainedRow]:
+        async with self._db.connection() as c:
+            rows = await c.fetch(
+                f"SELECT {_CHAINED_COLUMNS} FROM calls "  # noqa: S608 - names from the Struct
+                "WHERE seq >= $1 AND (seq > $1 OR row_id > $2) ORDER BY seq, row_id LIMIT $3",
+                after[0],
+                after[1],
+                limit,
+            )
+        return [_chained(row) for row in rows]
+
+    async def rows_outside_chain(self, since: float, limit: int) -> list[ChainedRow]:
+        async with self._db.connection() as c:
+            rows = await c.fetch(
+                f"SELECT {_CHAINED_COLUMNS} FROM calls "  # noqa: S608 - names from the Struct
+                "WHERE time >= $1 AND seq IS NULL ORDER BY row_id LIMIT $2",
+                since,
+                limit,
+            )
+        return [_chained(row) for row in rows]
+
+    async def add_checkpoint(self, checkpoint: Checkpoint) -> None:
+        async with self._db.connection() as c:
+            await _add_checkpoint(c, checkpoint)
+
+    async def checkpoints(self) -> list[Checkpoint]:
+        async with self._db.connection() as c:
+            rows = await c.fetch(
+                "SELECT seq, digest, time, kind, key_id, signature FROM journal_checkpoints "
+                "ORDER BY seq"
+            )
+        return [Checkpoint(**dict(row)) for row in rows]
+
+    async def calls_about(
+        self, subjects: Sequence[str], since: float, limit: int
+    ) -> list[CallRecord]:
+        if not subjects:
+            return []
+        async with self._db.connection() as c:
+            rows = await c.fetch(
+                f"SELECT {', '.join(_CALL_FIELDS)} FROM calls "  # noqa: S608
+                "WHERE subject = any($1::text[]) AND time >= $2 "
+                "ORDER BY time DESC, row_id DESC LIMIT $3",
+                list(subjects),
+                since,
+                limit,
+            )
+        return [CallRecord(**dict(row)) for row in rows]
 
     async def count_successful_data_calls(self, since: float) -> int:
         return sum(count.calls for count in await self.daily_successful_data_calls(since))
@@ -425,12 +524,43 @@ class PostgresJournalStore:
         found += [DailyCount(day.isoformat(), provider, int(n)) for day, provider, n in whole]
         return sorted(found, key=lambda count: (count.day, count.provider))
 
-    async def purge_calls(self, before: float) -> int:
-        """Drop the months wholly before ``before``, delete the older rows of the month it
-        falls in; the number of rows removed."""
+    async def purge_calls(
+        self, before: float, seal: Callable[[int, str], Checkpoint] = unsigned_cut
+    ) -> int:
+        """Remove the rows before ``before`` that the chain can lose — those before the
+        first position kept, sealed by a checkpoint at the cut — and rows outside the
+        chain: months wholly before the cut are dropped, the rest deleted. The number of
+        rows removed."""
         cut_month = _month_start(_utc_day(before))
         removed = 0
         async with self._db.connection() as c, c.transaction():
+            head = await c.fetchrow("SELECT seq, digest FROM journal_chain WHERE id = 1 FOR UPDATE")
+            assert head is not None  # made by the migration
+            kept = await c.fetchval(
+                "SELECT min(seq) FROM (SELECT seq FROM calls WHERE time >= $1 AND time < $2 "
+                "AND seq IS NOT NULL UNION ALL (SELECT seq FROM calls "
+                "WHERE time >= $1 AND seq IS NOT NULL ORDER BY time LIMIT 1)) AS k",
+                before,
+                before + _CUT_WINDOW,
+            )
+            cut = head["seq"] if kept is None else kept - 1
+            previous = await c.fetchval(
+                "SELECT max(seq) FROM journal_checkpoints WHERE kind = 'cut'"
+            )
+            if cut > (previous or 0):
+                digest = (
+                    head["digest"]
+                    if cut == head["seq"]
+                    else await c.fetchval(
+                        "SELECT digest FROM calls WHERE seq = $1 AND time < $2", cut, before
+                    )
+                )
+                if digest is not None:
+                    # It replaces a periodic checkpoint of the same row: the walk starts here.
+                    await _add_checkpoint(c, seal(cut, digest), replace=True)
+                    await c.execute("DELETE FROM journal_checkpoints WHERE seq < $1", cut)
+            else:
+                cut = previous or 0
             partitions = await c.fetch(
                 "SELECT c.relname FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid "
                 "JOIN pg_class p ON p.oid = i.inhparent WHERE p.relname = 'calls'"
@@ -438,9 +568,15 @@ class PostgresJournalStore:
             for (name,) in partitions:
                 if name == "calls_default" or name >= _partition_name(cut_month):
                     continue
+                # A month whose rows the chain still needs (a host's clock behind) waits.
+                last = await c.fetchval(f"SELECT max(seq) FROM {name}")  # noqa: S608
+                if last is not None and last > cut:
+                    continue
                 removed += int(await c.fetchval(f"SELECT count(*) FROM {name}"))  # noqa: S608
                 await c.execute(f"DROP TABLE {name}")
-            status = await c.execute("DELETE FROM calls WHERE time < $1", before)
+            status = await c.execute(
+                "DELETE FROM calls WHERE time < $1 AND (seq <= $2 OR seq IS NULL)", before, cut
+            )
             removed += int(status.split()[-1])
             # The daily counts follow: the days before the cut go, the day it falls in is
             # counted again from the rows it keeps (at most one day of rows).

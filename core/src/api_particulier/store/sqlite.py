@@ -18,6 +18,7 @@ import anyio.to_thread
 import msgspec
 import sqlalchemy as sa
 
+from ..chain import ChainedRow, ChainHead, Checkpoint, extend, unsigned_cut
 from ..types import CallRecord
 from .models import KEY_COLUMNS, ApiKey, Application, DailyCount, KeyMatch, key_from_row
 from .schema import (
@@ -236,47 +237,134 @@ class SQLiteKeyStore:
 
 
 _CALL_COLUMNS = ", ".join(CallRecord.__struct_fields__)
-_CALL_VALUES = f"({', '.join('?' for _ in CallRecord.__struct_fields__)})"
-_INSERT_CALL = f"INSERT INTO calls ({_CALL_COLUMNS}) VALUES {_CALL_VALUES}"  # noqa: S608
+# A row as written: the record's fields, then its place in the chain.
+_WRITTEN_COLUMNS = f"{_CALL_COLUMNS}, seq, digest"
+_WRITTEN_COUNT = len(CallRecord.__struct_fields__) + 2
+_CALL_VALUES = f"({', '.join('?' for _ in range(_WRITTEN_COUNT))})"
+_INSERT_CALL = f"INSERT INTO calls ({_WRITTEN_COLUMNS}) VALUES {_CALL_VALUES}"  # noqa: S608
 # Rows go in by statements of this many: SQLite releases the GIL once per statement, and a
 # writer thread that takes the GIL back after every row slows the event loop's thread down
-# more than the insert itself costs (12 columns × 64 rows stays far below SQLite's limit on
+# more than the insert itself costs (16 columns × 64 rows stays far below SQLite's limit on
 # bound parameters).
 _ROWS_PER_STATEMENT = 64
 _INSERT_CALLS = (
-    f"INSERT INTO calls ({_CALL_COLUMNS}) VALUES "  # noqa: S608 - names from the Struct
+    f"INSERT INTO calls ({_WRITTEN_COLUMNS}) VALUES "  # noqa: S608 - names from the Struct
     + ", ".join(_CALL_VALUES for _ in range(_ROWS_PER_STATEMENT))
 )
+_CHAINED_COLUMNS = f"row_id, seq, digest, {_CALL_COLUMNS}"
+# Rows whose time is past the retention cut by less than this are enough to find the first
+# position a purge keeps: rows are timed by the hosts that wrote them, in commit order but
+# for their clocks' drift.
+_CUT_WINDOW = 3600.0
 
 
-def _call_parameters(records: Sequence[CallRecord]) -> tuple[list[tuple[Any, ...]], list[Any]]:
-    """The parameters of the 64-row statements, and the rows left over."""
-    # The columns follow CallRecord's fields, so a row is the record as a tuple.
-    rows = [msgspec.structs.astuple(record) for record in records]
-    whole = len(rows) - len(rows) % _ROWS_PER_STATEMENT
-    statements = [
-        tuple(chain.from_iterable(rows[start : start + _ROWS_PER_STATEMENT]))
-        for start in range(0, whole, _ROWS_PER_STATEMENT)
-    ]
-    return statements, rows[whole:]
+class _Batch:
+    """The parameters of one batch's statements, for the chain's head they assumed."""
+
+    __slots__ = ("assumed", "head", "rest", "statements")
+
+    def __init__(self, records: Sequence[CallRecord], head: tuple[int, str] | None) -> None:
+        # head None: the rows are written outside the chain ([core.journal] chain = false).
+        self.assumed = head
+        chained = extend(head[1], head[0] + 1, records) if head is not None else []
+        # The columns follow CallRecord's fields, then the chain's: a row is the record as
+        # a tuple with its position and digest.
+        rows: list[tuple[Any, ...]] = (
+            [
+                (*msgspec.structs.astuple(record), seq, digest)
+                for record, (seq, digest) in zip(records, chained, strict=True)
+            ]
+            if head is not None
+            else [(*msgspec.structs.astuple(record), None, None) for record in records]
+        )
+        whole = len(rows) - len(rows) % _ROWS_PER_STATEMENT
+        self.statements = [
+            tuple(chain.from_iterable(rows[start : start + _ROWS_PER_STATEMENT]))
+            for start in range(0, whole, _ROWS_PER_STATEMENT)
+        ]
+        self.rest = rows[whole:]
+        self.head = chained[-1] if chained else head
 
 
 def _insert_calls(
-    connection: sqlite3.Connection, statements: list[tuple[Any, ...]], rest: list[Any]
-) -> None:
-    """Insert the rows in one transaction."""
+    connection: sqlite3.Connection, batch: _Batch, records: Sequence[CallRecord]
+) -> tuple[int, str] | None:
+    """Insert the rows and extend the chain in one transaction; the new head (None for
+    rows written outside the chain)."""
     connection.execute("BEGIN IMMEDIATE")
     try:
-        connection.executemany(_INSERT_CALLS, statements)
-        connection.executemany(_INSERT_CALL, rest)
+        if batch.assumed is not None:
+            seq, digest = connection.execute(
+                "SELECT seq, digest FROM journal_chain WHERE id = 1"
+            ).fetchone()
+            if (seq, digest) != batch.assumed:
+                # Another process wrote since: the chain goes on from its rows.
+                batch = _Batch(records, (seq, digest))
+        connection.executemany(_INSERT_CALLS, batch.statements)
+        connection.executemany(_INSERT_CALL, batch.rest)
+        if batch.head is not None:
+            connection.execute(
+                "UPDATE journal_chain SET seq = ?, digest = ? WHERE id = 1", batch.head
+            )
     except BaseException:
         connection.execute("ROLLBACK")
         raise
     connection.execute("COMMIT")
+    return batch.head
+
+
+def _purge(
+    connection: sqlite3.Connection, before: float, seal: Callable[[int, str], Checkpoint]
+) -> int:
+    """Delete the rows before ``before`` that the chain can lose: those before the first
+    position kept, sealed by a checkpoint at the cut; and rows outside the chain."""
+    connection.execute("BEGIN IMMEDIATE")
+    try:
+        head_seq, head_digest = connection.execute(
+            "SELECT seq, digest FROM journal_chain WHERE id = 1"
+        ).fetchone()
+        kept = connection.execute(
+            "SELECT min(seq) FROM (SELECT seq FROM calls WHERE time >= ? AND time < ? "
+            "AND seq IS NOT NULL UNION ALL SELECT seq FROM (SELECT seq FROM calls "
+            "WHERE time >= ? AND seq IS NOT NULL ORDER BY time LIMIT 1))",
+            (before, before + _CUT_WINDOW, before),
+        ).fetchone()[0]
+        cut = head_seq if kept is None else kept - 1
+        previous = connection.execute(
+            "SELECT max(seq) FROM journal_checkpoints WHERE kind = 'cut'"
+        ).fetchone()[0]
+        if cut > (previous or 0):
+            found = connection.execute("SELECT digest FROM calls WHERE seq = ?", (cut,)).fetchone()
+            digest = head_digest if cut == head_seq else found[0] if found else None
+            if digest is not None:
+                # It replaces a periodic checkpoint of the same row: the walk starts here.
+                _add_checkpoint(connection, seal(cut, digest), replace=True)
+                connection.execute("DELETE FROM journal_checkpoints WHERE seq < ?", (cut,))
+        else:
+            cut = previous or 0
+        removed = connection.execute(
+            "DELETE FROM calls WHERE time < ? AND (seq <= ? OR seq IS NULL)", (before, cut)
+        ).rowcount
+    except BaseException:
+        connection.execute("ROLLBACK")
+        raise
+    connection.execute("COMMIT")
+    return int(removed)
+
+
+def _add_checkpoint(
+    connection: sqlite3.Connection, checkpoint: Checkpoint, *, replace: bool = False
+) -> None:
+    connection.execute(
+        f"INSERT OR {'REPLACE' if replace else 'IGNORE'} INTO journal_checkpoints"  # noqa: S608
+        " (seq, digest, time, kind, key_id, signature) "
+        "VALUES (?, ?, ?, ?, ?, ?)",
+        msgspec.structs.astuple(checkpoint),
+    )
 
 
 class SQLiteJournalStore:
-    def __init__(self, path: Path, *, durable: bool = False) -> None:
+    def __init__(self, path: Path, *, durable: bool = False, chained: bool = True) -> None:
         # FULL makes each commit survive a power cut, which the "required" journal promises.
         # Checkpoints copy the log into the database file; doing it every ~40 MB rather than
         # every ~4 MB (the default) costs a fifth less per row at a steady request rate.
@@ -288,6 +376,11 @@ class SQLiteJournalStore:
             # other step of an insert.
             pragmas=("PRAGMA wal_autocheckpoint=10000", "DROP INDEX IF EXISTS calls_request_id"),
         )
+        # The chain's head after this process's last write: the next batch is chained on
+        # the event loop's thread from it, and again in the transaction only when another
+        # process wrote in between.
+        self._head: tuple[int, str] | None = None
+        self._chained = chained
 
     async def open(self) -> None:
         await self._db.arun(lambda c: None)
@@ -298,8 +391,77 @@ class SQLiteJournalStore:
     async def write_calls(self, records: Sequence[CallRecord]) -> None:
         # Parameters are built here, on the event loop's thread: the writer thread then holds
         # the GIL only to bind them, and the loop is not kept waiting for it.
-        statements, rest = _call_parameters(records)
-        await self._db.arun(lambda c: _insert_calls(c, statements, rest))
+        if not records:
+            return
+        if not self._chained:
+            unchained = _Batch(records, None)
+            await self._db.arun(lambda c: _insert_calls(c, unchained, records))
+            return
+        head = self._head
+        if head is None:
+            head = self._head = await self._db.arun(_read_head)
+        batch = _Batch(records, head)
+        self._head = None
+        self._head = await self._db.arun(lambda c: _insert_calls(c, batch, records))
+
+    async def chain_head(self) -> ChainHead:
+        row = await self._db.arun(
+            lambda c: c.execute(
+                "SELECT seq, digest, started FROM journal_chain WHERE id = 1"
+            ).fetchone()
+        )
+        return ChainHead(int(row[0]), row[1], float(row[2]))
+
+    async def chained_rows(self, after: tuple[int, int], limit: int) -> list[ChainedRow]:
+        seq, row_id = after
+        rows = await self._db.arun(
+            lambda c: c.execute(
+                f"SELECT {_CHAINED_COLUMNS} FROM calls "  # noqa: S608 - names from the Struct
+                "WHERE seq >= ? AND (seq > ? OR row_id > ?) ORDER BY seq, row_id LIMIT ?",
+                (seq, seq, row_id, limit),
+            ).fetchall()
+        )
+        return _chained(rows)
+
+    async def rows_outside_chain(self, since: float, limit: int) -> list[ChainedRow]:
+        rows = await self._db.arun(
+            lambda c: c.execute(
+                f"SELECT {_CHAINED_COLUMNS} FROM calls "  # noqa: S608 - names from the Struct
+                "WHERE time >= ? AND seq IS NULL ORDER BY row_id LIMIT ?",
+                (since, limit),
+            ).fetchall()
+        )
+        return _chained(rows)
+
+    async def add_checkpoint(self, checkpoint: Checkpoint) -> None:
+        await self._db.arun(lambda c: _add_checkpoint(c, checkpoint))
+
+    async def checkpoints(self) -> list[Checkpoint]:
+        rows = await self._db.arun(
+            lambda c: c.execute(
+                "SELECT seq, digest, time, kind, key_id, signature FROM journal_checkpoints "
+                "ORDER BY seq"
+            ).fetchall()
+        )
+        return [
+            Checkpoint(seq=r[0], digest=r[1], time=r[2], kind=r[3], key_id=r[4], signature=r[5])
+            for r in rows
+        ]
+
+    async def calls_about(
+        self, subjects: Sequence[str], since: float, limit: int
+    ) -> list[CallRecord]:
+        if not subjects:
+            return []
+        marks = ", ".join("?" for _ in subjects)
+        rows = await self._db.arun(
+            lambda c: c.execute(
+                f"SELECT {_CALL_COLUMNS} FROM calls WHERE subject IN ({marks}) "  # noqa: S608
+                "AND time >= ? ORDER BY time DESC, row_id DESC LIMIT ?",
+                (*subjects, since, limit),
+            ).fetchall()
+        )
+        return _records(rows)
 
     async def count_successful_data_calls(self, since: float) -> int:
         row = await self._db.arun(
@@ -322,11 +484,10 @@ class SQLiteJournalStore:
         )
         return [DailyCount(day, provider, int(calls)) for day, provider, calls in rows]
 
-    async def purge_calls(self, before: float) -> int:
-        cursor = await self._db.arun(
-            lambda c: c.execute("DELETE FROM calls WHERE time < ?", (before,))
-        )
-        return int(cursor.rowcount)
+    async def purge_calls(
+        self, before: float, seal: Callable[[int, str], Checkpoint] = unsigned_cut
+    ) -> int:
+        return await self._db.arun(lambda c: _purge(c, before, seal))
 
     async def recent_calls(self, limit: int) -> list[CallRecord]:
         rows = await self._db.arun(
@@ -354,6 +515,20 @@ class SQLiteJournalStore:
     async def count_calls(self) -> int:
         row = await self._db.arun(lambda c: c.execute("SELECT count(*) FROM calls").fetchone())
         return int(row[0])
+
+
+def _read_head(connection: sqlite3.Connection) -> tuple[int, str]:
+    row = connection.execute("SELECT seq, digest FROM journal_chain WHERE id = 1").fetchone()
+    seq, digest = row
+    return int(seq), str(digest)
+
+
+def _chained(rows: list[Any]) -> list[ChainedRow]:
+    records = _records([row[3:] for row in rows])
+    return [
+        ChainedRow(row[0], row[1], row[2], record)
+        for row, record in zip(rows, records, strict=True)
+    ]
 
 
 def _records(rows: list[Any]) -> list[CallRecord]:

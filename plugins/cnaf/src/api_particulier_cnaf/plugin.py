@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from api_particulier import Call, Provider, ProviderRoute, RouteExamples, hookimpl
+from api_particulier import Call, Holder, Provider, ProviderRoute, RouteExamples, hookimpl
 
 from .backend import CnafBackend
 from .client import SoapBackend
@@ -93,6 +93,7 @@ class CnafPlugin:
             examples=EXAMPLES,
             # A day, as the historic service: CNAF's quota of calls is small.
             cache_ttl=86400.0,
+            holders=holders,
         )
 
     async def _fetch(self, call: Call) -> dict[str, Any]:
@@ -103,3 +104,15 @@ class CnafPlugin:
 
     async def _health(self) -> bool:
         return self.backend is not None and await self.backend.healthy()
+
+
+def holders(payload: Any) -> list[Holder]:
+    """The allocataires of an answer (``dateDeNaissance`` is ``DDMMYYYY``)."""
+    found = []
+    for person in payload.get("allocataires") or () if isinstance(payload, dict) else ():
+        born = str(person.get("dateDeNaissance", ""))
+        if len(born) == 8:
+            found.append(
+                Holder(str(person.get("nomPrenom", "")), f"{born[4:]}-{born[2:4]}-{born[:2]}")
+            )
+    return found

@@ -38,12 +38,24 @@ _TOKEN = re.compile(r"^[A-Za-z0-9\-._~+/]{1,4096}=*$")
 _NEGATIVE_TTL = 60.0
 
 
+class Identity(msgspec.Struct, frozen=True, kw_only=True):
+    """The citizen's identity as FranceConnect gives it (the "pivot" identity's claims)."""
+
+    given_name: str | None = None
+    family_name: str | None = None
+    # YYYY-MM-DD
+    birthdate: str | None = None
+
+
 @dataclass(frozen=True, slots=True)
 class TokenInfo:
     active: bool
     scopes: frozenset[str] = frozenset()
     client_id: str | None = None
     expires_at: float | None = None
+    # Who the token belongs to, when the endpoint says (checktoken's ``identity``, or the
+    # claims of an RFC 7662 answer).
+    identity: Identity | None = None
 
 
 class _Rfc7662(msgspec.Struct, kw_only=True):
@@ -51,6 +63,9 @@ class _Rfc7662(msgspec.Struct, kw_only=True):
     scope: str = ""
     exp: int | float | None = None
     client_id: str | None = None
+    given_name: str | None = None
+    family_name: str | None = None
+    birthdate: str | None = None
 
 
 class _CheckTokenClient(msgspec.Struct, kw_only=True):
@@ -61,6 +76,7 @@ class _CheckToken(msgspec.Struct, kw_only=True):
     scope: list[str] | str
     client: _CheckTokenClient | None = None
     token_lifetime: int | float | None = None
+    identity: Identity | None = None
 
 
 def token_digest(token: str) -> str:
@@ -79,8 +95,12 @@ class Introspector:
         *,
         clock: Callable[[], float] = time.time,
         upstream: Upstream | None = None,
+        client_secret: str | None = None,
     ) -> None:
         self.config = config
+        # The client secret as text, for a sandbox whose secret is no environment
+        # variable; otherwise config.client_secret's.
+        self._client_secret = client_secret
         self._clock = clock
         self._upstream = upstream or Upstream(
             "franceconnect_introspection",
@@ -98,9 +118,10 @@ class Introspector:
 
     def _headers(self) -> dict[str, str]:
         headers = {"accept": "application/json"}
-        secret = self.config.client_secret
+        configured = self.config.client_secret
+        secret = self._client_secret or (configured.reveal() if configured is not None else None)
         if self.config.client_id and secret is not None:
-            pair = f"{self.config.client_id}:{secret.reveal()}".encode()
+            pair = f"{self.config.client_id}:{secret}".encode()
             headers["authorization"] = "Basic " + base64.b64encode(pair).decode("ascii")
         return headers
 
@@ -156,6 +177,13 @@ class Introspector:
             scopes=self._map_scopes(answer.scope.split()),
             client_id=answer.client_id,
             expires_at=float(answer.exp) if answer.exp is not None else None,
+            identity=Identity(
+                given_name=answer.given_name,
+                family_name=answer.family_name,
+                birthdate=answer.birthdate,
+            )
+            if answer.family_name
+            else None,
         )
 
     def _read_checktoken(self, response: UpstreamResponse) -> TokenInfo:
@@ -175,6 +203,7 @@ class Introspector:
             scopes=self._map_scopes(scopes),
             client_id=answer.client.client_id if answer.client else None,
             expires_at=self._clock() + float(lifetime) if lifetime is not None else None,
+            identity=answer.identity,
         )
 
     def _map_scopes(self, consented: list[str]) -> frozenset[str]:

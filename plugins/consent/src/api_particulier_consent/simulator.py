@@ -19,7 +19,7 @@ import asyncio
 import base64
 import secrets
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from types import TracebackType
 
@@ -33,6 +33,8 @@ class IssuedToken:
     expires_at: float
     client_id: str
     revoked: bool = False
+    # The citizen's pivot identity claims (given_name, family_name, birthdate).
+    identity: dict[str, str] | None = None
 
 
 @dataclass
@@ -51,11 +53,19 @@ class IntrospectionSimulator:
     _runner: web.AppRunner | None = None
 
     def issue(
-        self, scopes: Iterable[str], *, lifetime: float = 600, client_id: str = "fc-client"
+        self,
+        scopes: Iterable[str],
+        *,
+        lifetime: float = 600,
+        client_id: str = "fc-client",
+        identity: Mapping[str, str] | None = None,
     ) -> str:
         token = secrets.token_urlsafe(32)
         self.tokens[token] = IssuedToken(
-            scopes=tuple(scopes), expires_at=self.clock() + lifetime, client_id=client_id
+            scopes=tuple(scopes),
+            expires_at=self.clock() + lifetime,
+            client_id=client_id,
+            identity=dict(identity) if identity is not None else None,
         )
         return token
 
@@ -95,6 +105,7 @@ class IntrospectionSimulator:
                 "exp": int(issued.expires_at),
                 "client_id": issued.client_id,
                 "token_type": "access_token",
+                **(issued.identity or {}),
             }
         )
 
@@ -116,7 +127,7 @@ class IntrospectionSimulator:
         return web.json_response(
             {
                 "scope": list(issued.scopes),
-                "identity": {"given_name": "Camille", "family_name": "Martin"},
+                "identity": issued.identity or {"given_name": "Camille", "family_name": "Martin"},
                 "client": {"client_id": issued.client_id, "name": "Service de test"},
                 "token_lifetime": int(issued.expires_at - self.clock()),
             }

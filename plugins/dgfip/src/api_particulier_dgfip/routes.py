@@ -86,6 +86,9 @@ EXAMPLES = RouteExamples(
     invalid={"numeroFiscal": "12", "referenceAvis": "1111111111111"},
 )
 SUBJECT_PARAMS = ("numeroFiscal", "referenceAvis")
+# The notice's reference names one document; the tax number names the citizen.
+CITIZEN_PARAMS = ("numeroFiscal",)
+
 
 _DESCRIPTION = (
     "Données certifiées de l'avis d'impôt sur le revenu (DGFiP). Les espaces des "
@@ -114,6 +117,7 @@ def build_routes(backend: Backend) -> tuple[ProviderRoute, ProviderRoute]:
         "tags": ("DGFiP",),
         "provider_statuses": PROVIDER_STATUSES,
         "subject_params": SUBJECT_PARAMS,
+        "citizen_params": CITIZEN_PARAMS,
         "deadline": backend.deadline,
         "examples": EXAMPLES,
         # A notice does not change within the hour (the historic service's cache).

@@ -1,0 +1,99 @@
+"""The citizen's route in the OpenAPI document (the service's public JSON routes are)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from .routes import ACCESS_LOG_PATH
+
+
+def _identifier(name: str, description: str, pattern: str) -> dict[str, Any]:
+    return {
+        "name": name,
+        "in": "query",
+        "required": False,
+        "description": description,
+        "schema": {"type": "string", "pattern": pattern},
+    }
+
+
+def _error(description: str) -> dict[str, Any]:
+    return {
+        "description": description,
+        "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}},
+    }
+
+
+CALL_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "properties": {
+        "date": {"type": "string", "format": "date-time"},
+        "administration": {
+            "type": "object",
+            "properties": {
+                "name": {"type": ["string", "null"]},
+                "siret": {"type": ["string", "null"]},
+            },
+        },
+        "provider": {"type": ["string", "null"]},
+        "data": {
+            "type": "array",
+            "items": {
+                "type": "object",
+                "properties": {"scope": {"type": "string"}, "label": {"type": "string"}},
+            },
+        },
+        "outcome": {"enum": ["transmitted", "not_found", "refused", "failed"]},
+        "outcomeLabel": {"type": "string"},
+        "legalBasis": {"type": ["string", "null"]},
+        "recipients": {"type": ["string", "null"]},
+        "recipientSiret": {"type": ["string", "null"]},
+    },
+}
+
+
+def amend(document: dict[str, Any]) -> None:
+    schemes = document.setdefault("components", {}).setdefault("securitySchemes", {})
+    schemes["citizenFranceConnect"] = {
+        "type": "http",
+        "scheme": "bearer",
+        "description": "The citizen's own FranceConnect access token.",
+    }
+    document.setdefault("paths", {})[ACCESS_LOG_PATH] = {
+        "get": {
+            "summary": "The calls made about me (citizen's access report)",
+            "description": "For the citizen themself: with their FranceConnect access token and "
+            "their identifiers (numeroFiscal; or numeroAllocataire and codePostal), the calls "
+            "the journal holds about them, newest first. A wrong token, identifiers that are "
+            "not the token holder's, and too many attempts answer an error that says nothing "
+            "of whether any call exists.",
+            "operationId": "citizen_access_log",
+            "tags": ["citizens"],
+            "security": [{"citizenFranceConnect": []}],
+            "parameters": [
+                _identifier("numeroFiscal", "Tax number (13 digits, spaces ignored)", "^[0-9 ]+$"),
+                _identifier("numeroAllocataire", "CAF number", "^[0-9 ]+$"),
+                _identifier("codePostal", "Postcode, with numeroAllocataire", "^[0-9]{5}$"),
+            ],
+            "responses": {
+                "200": {
+                    "description": "The calls about the citizen",
+                    "content": {
+                        "application/json": {
+                            "schema": {
+                                "type": "object",
+                                "properties": {
+                                    "calls": {"type": "array", "items": CALL_SCHEMA},
+                                    "count": {"type": "integer", "minimum": 0},
+                                },
+                            }
+                        }
+                    },
+                },
+                "400": _error("No identifier, or an invalid one"),
+                "401": _error("Not identified: token, or identifiers not the holder's"),
+                "429": _error("Too many attempts (Retry-After)"),
+                "503": _error("FranceConnect or the provider could not answer"),
+            },
+        }
+    }

@@ -1,0 +1,143 @@
+"""The citizen's routes: the JSON report, and the page that asks for the same proof.
+
+``GET /api/citizen/access-log``: ``Authorization: Bearer <FranceConnect token>`` and the
+identifiers in the query. ``/mes-donnees``: the same as a form (POST, so that neither the
+token nor the identifiers land in a URL or a browser's history). In embedded mode, the page
+also hands out tokens of the sandbox FranceConnect.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import structlog
+from api_particulier import Pages, WebRoute
+from api_particulier_consent.franceconnect import well_formed
+from api_particulier_consent.simulator import IntrospectionSimulator
+from starlette.requests import Request
+from starlette.responses import Response
+
+from .answers import NOT_IDENTIFIED, Refusal, json_answer, too_many
+from .attempts import Attempts
+from .report import AccessLog
+
+log = structlog.get_logger("api_particulier_transparency")
+
+ACCESS_LOG_PATH = "/api/citizen/access-log"
+PAGE_PATH = "/mes-donnees"
+SANDBOX_TOKEN_PATH = "/mes-donnees/jeton-de-demonstration"  # noqa: S105 - a path
+IDENTIFIER_NAMES = ("numeroFiscal", "numeroAllocataire", "codePostal")
+# The sandbox's citizen: an allocataire of the CNAF sandbox data set.
+SANDBOX_IDENTITY = {"given_name": "Marie", "family_name": "Dupont", "birthdate": "1988-11-12"}
+SANDBOX_IDENTIFIERS = {"numeroAllocataire": "2345678", "codePostal": "75001"}
+_UNAVAILABLE = Refusal(
+    503,
+    "provider_unavailable",
+    "The report is not available",
+    "Le service est momentanément indisponible, veuillez réessayer",
+    {"retry-after": "1"},
+)
+
+
+class CitizenRoutes:
+    def __init__(self) -> None:
+        self.pages = Pages(Path(__file__).parent / "templates")
+        self._log: AccessLog | None = None
+        self._attempts: Attempts | None = None
+        self._sandbox: IntrospectionSimulator | None = None
+
+    def attach(
+        self, access_log: AccessLog, attempts: Attempts, sandbox: IntrospectionSimulator | None
+    ) -> None:
+        self._log, self._attempts, self._sandbox = access_log, attempts, sandbox
+
+    def detach(self) -> None:
+        self._log = self._attempts = self._sandbox = None
+
+    def web_routes(self) -> list[WebRoute]:
+        return [
+            WebRoute(path=ACCESS_LOG_PATH, endpoint=self.access_log, name="citizen_access_log"),
+            WebRoute(path=PAGE_PATH, endpoint=self.page, methods=("GET", "POST")),
+            WebRoute(path=SANDBOX_TOKEN_PATH, endpoint=self.sandbox_token, methods=("POST",)),
+        ]
+
+    async def _report(self, request: Request, token: str, given: dict[str, str]) -> list[Any]:
+        access_log, attempts = self._log, self._attempts
+        if access_log is None or attempts is None:
+            raise _UNAVAILABLE
+        if not well_formed(token):
+            # Refused before it counts: nothing is asked of anyone for it.
+            raise NOT_IDENTIFIED
+        address = request.client.host if request.client else "unknown"
+        wait = attempts.admit(address)
+        if wait is not None:
+            log.info("citizen_attempts_exceeded")
+            raise too_many(wait)
+        pseudonyms = await access_log.prove(token, given, request)
+        return await access_log.calls(pseudonyms)
+
+    async def access_log(self, request: Request) -> Response:
+        header = request.headers.get("authorization", "")
+        token = header[7:].strip() if header[:7].lower() == "bearer " else ""
+        given = {name: request.query_params.get(name, "") for name in IDENTIFIER_NAMES}
+        try:
+            calls = await self._report(request, token, given)
+        except Refusal as refusal:
+            return refusal.response()
+        return json_answer({"calls": calls, "count": len(calls)})
+
+    async def page(self, request: Request) -> Response:
+        context: dict[str, Any] = {
+            "sandbox": self._sandbox is not None,
+            "sandbox_identity": SANDBOX_IDENTITY,
+            "values": {name: "" for name in (*IDENTIFIER_NAMES, "token")},
+            "calls": None,
+            "refusal": None,
+        }
+        if request.method == "GET":
+            return self.pages.render(request, "mes-donnees.html", context)
+        form = await request.form()
+        values = {name: str(form.get(name, "")) for name in (*IDENTIFIER_NAMES, "token")}
+        context["values"] = values
+        given = {name: values[name] for name in IDENTIFIER_NAMES}
+        try:
+            context["calls"] = await self._report(request, values["token"].strip(), given)
+            status = 200
+        except Refusal as refusal:
+            context["refusal"] = refusal.body
+            status = refusal.status
+        return self.pages.render(
+            request, "mes-donnees.html", context, status_code=status,
+            headers={"cache-control": "no-store"},
+        )  # fmt: skip
+
+    async def sandbox_token(self, request: Request) -> Response:
+        """Embedded mode: a token of the sandbox FranceConnect for its citizen."""
+        sandbox = self._sandbox
+        if sandbox is None:
+            return json_answer(
+                {
+                    "error": "not_found",
+                    "reason": "Not found",
+                    "message": "La ressource demandée n'existe pas",
+                },
+                404,
+            )
+        token = sandbox.issue(
+            ["openid", "identite_pivot"], identity=SANDBOX_IDENTITY, client_id=sandbox.client_id
+        )
+        values = {name: "" for name in IDENTIFIER_NAMES} | SANDBOX_IDENTIFIERS | {"token": token}
+        return self.pages.render(
+            request,
+            "mes-donnees.html",
+            {
+                "sandbox": True,
+                "sandbox_identity": SANDBOX_IDENTITY,
+                "values": values,
+                "calls": None,
+                "refusal": None,
+                "issued": True,
+            },
+            headers={"cache-control": "no-store"},
+        )

@@ -1,0 +1,37 @@
+"""The pseudonyms' secret: configured, or generated in the data directory in embedded
+mode (as the core's pepper)."""
+
+from __future__ import annotations
+
+import os
+import secrets
+from pathlib import Path
+
+import structlog
+from api_particulier import ConfigError, Secret
+
+log = structlog.get_logger("api_particulier_transparency")
+
+SECRET_FILE = "transparency-secret"  # noqa: S105 - a file name
+
+
+def load_secret(configured: Secret | None, embedded: bool, data_dir: Path) -> bytes:
+    if configured is not None:
+        value = configured.reveal()
+        if len(value) < 32:
+            raise ConfigError(["[plugins.transparency] secret must hold at least 32 characters"])
+        return value.encode("utf-8")
+    if not embedded:
+        raise ConfigError(['[plugins.transparency] secret = { env = "NAME" } is required'])
+    path = data_dir / SECRET_FILE
+    if not path.exists():
+        data_dir.mkdir(parents=True, exist_ok=True)
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as handle:
+            handle.write(secrets.token_urlsafe(48))
+        log.warning(
+            "transparency_secret_generated",
+            path=str(path),
+            advice="embedded mode only; in production set [plugins.transparency] secret",
+        )
+    return path.read_text(encoding="utf-8").strip().encode("utf-8")
