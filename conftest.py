@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
 
 import pytest
+import structlog
 from hypothesis import HealthCheck, settings
 
 # Property tests must not fail because the machine is slow or busy: no per-example deadline.
@@ -22,3 +24,12 @@ pytest_plugins = ["api_particulier.testing"]
 @pytest.fixture
 def anyio_backend() -> str:
     return "asyncio"
+
+
+@pytest.fixture(autouse=True)
+def _structlog_reset_after_each_test() -> Iterator[None]:
+    """A test that runs the command line configures logging for the whole process (JSON
+    lines, loggers cached on first use); put the defaults back so that a later test's
+    ``structlog.testing.capture_logs`` sees every line, whatever order the tests run in."""
+    yield
+    structlog.reset_defaults()
