@@ -140,8 +140,9 @@ class ProviderRoute:
     # what they know. None means ``subject_params``.
     citizen_params: tuple[str, ...] | None = None
     # The persons an answer of the route is about (a payload as ``fetch`` returns it). A
-    # route whose parameters are all ``citizen_params`` and that declares it lets a
-    # citizen's identity be checked against the identifiers they give.
+    # route that declares it lets a citizen's identity be checked against the identifiers
+    # they give: the citizen gives the route's other parameters too (a notice's reference
+    # besides the tax number), and must be one of the persons the answer names.
     holders: Callable[[Any], Sequence[Holder]] | None = None
     # Seconds the whole fetch may take, whatever it waits on (upstream calls, locks, a
     # parse in a worker thread): past it, the fetch is cancelled and the answer is 504
@@ -181,11 +182,19 @@ class ProviderRoute:
         give them (:meth:`Call.citizen`): ``given`` checked and normalised by the route's
         own rules (spaces removed where the route removes them). None when one is missing
         or invalid."""
+        return self._checked(given, [query for _, query in self.citizen_fields])
+
+    def checked_query(self, given: Mapping[str, str]) -> dict[str, str] | None:
+        """Every parameter of the route, from ``given``, checked and normalised as
+        :meth:`citizen_identifiers` does; None when one is missing or invalid."""
+        return self._checked(given, [f.encode_name for f in msgspec.structs.fields(self.params)])
+
+    def _checked(self, given: Mapping[str, str], names: Sequence[str]) -> dict[str, str] | None:
         from .params import ParamsValidator
 
         rules = {rule.name: rule for rule in ParamsValidator(self.params).rules}
         found = {}
-        for _, query in self.citizen_fields:
+        for query in names:
             value = given.get(query)
             rule = rules[query]
             if value is None:

@@ -14,6 +14,11 @@ pytestmark = pytest.mark.anyio
 
 NOTICE = {"numeroFiscal": "1111111111111", "referenceAvis": "1111111111111"}
 OTHER_NOTICE = {"numeroFiscal": "3999000000002", "referenceAvis": "2500000000002"}
+# Marie's own notice: she is an allocataire of the CNAF sandbox and a DGFiP declarant.
+MARIE_NOTICE = {"numeroFiscal": "3999000000024", "referenceAvis": "2500000000024"}
+# The declarant of NOTICE, and of the sandbox's notice 3999000000009.
+JEAN = {"given_name": "Jean", "family_name": "Martin", "birthdate": "1984-03-29"}
+JEAN_HONORE = {"given_name": "Jean", "family_name": "Honoré", "birthdate": "1969-12-31"}
 MARIE_CAF = {"numeroAllocataire": "2345678", "codePostal": "75001"}
 SOPHIE_CAF = {"numeroAllocataire": "0012345", "codePostal": "13001"}
 NOT_IDENTIFIED = {
@@ -53,6 +58,7 @@ async def two_administrations(svc: Service) -> None:
     await fetch(svc, ccas, "/api/v2/avis-imposition", OTHER_NOTICE)
     # A notice that does not exist is a call about that tax number too.
     await fetch(svc, ccas, "/api/v2/avis-imposition", {**NOTICE, "referenceAvis": "1111111111404"})
+    await fetch(svc, ccas, "/api/v2/avis-imposition", MARIE_NOTICE)
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
@@ -68,7 +74,8 @@ async def test_a_citizen_sees_exactly_the_calls_about_them(
 ) -> None:
     async with service(tmp_path, store=store) as svc:
         await two_administrations(svc)
-        answer = await svc.report(svc.token(), numeroFiscal="1111111111111")
+        # Jean, proven by his FranceConnect identity against one of his notices.
+        answer = await svc.report(svc.token(JEAN), **NOTICE)
         assert answer.status_code == 200, answer.text
         assert answer.headers["cache-control"] == "no-store"
         body = answer.json()
@@ -103,8 +110,8 @@ async def test_a_citizen_sees_exactly_the_calls_about_them(
         ]
 
         # Both kinds together: the union, newest first.
-        answer = await svc.report(svc.token(MARIE), numeroFiscal="1111111111111", **MARIE_CAF)
-        assert answer.json()["count"] == 4
+        answer = await svc.report(svc.token(MARIE), **MARIE_NOTICE, **MARIE_CAF)
+        assert [c["provider"] for c in answer.json()["calls"]] == ["dgfip", "cnaf"]
 
 
 async def test_the_journal_holds_pseudonyms_never_identifiers(tmp_path: Path) -> None:
@@ -117,13 +124,14 @@ async def test_the_journal_holds_pseudonyms_never_identifiers(tmp_path: Path) ->
         for identifier in ("1111111111111", "3999000000002", "2345678", "75001", "0012345"):
             assert identifier not in text
         tax = {row.subject for row in rows if row.route.endswith(("avis-imposition", "svair"))}
-        assert len(tax) == 2  # two tax numbers, whatever the route or the spaces
+        assert len(tax) == 3  # three tax numbers, whatever the route or the spaces
 
 
 async def test_someone_with_no_call_gets_an_empty_report(tmp_path: Path) -> None:
     async with service(tmp_path) as svc:
         await two_administrations(svc)
-        answer = await svc.report(svc.token(), numeroFiscal="3999000000009")
+        honore = {"numeroFiscal": "3999000000009", "referenceAvis": "2500000000009"}
+        answer = await svc.report(svc.token(JEAN_HONORE), **honore)
         assert answer.status_code == 200
         assert answer.json() == {"calls": [], "count": 0}
 
@@ -133,7 +141,7 @@ async def test_a_wrong_token_reveals_nothing_and_asks_no_provider(tmp_path: Path
         await two_administrations(svc)
         cnaf, dgfip = svc.cnaf.lookups, svc.dgfip.calls
         for token in ("unknown-token", "a" * 40, None, "not a token!", ""):
-            for identifiers in ({"numeroFiscal": "1111111111111"}, MARIE_CAF):
+            for identifiers in (NOTICE, MARIE_CAF):
                 answer = await svc.report(token, **identifiers)
                 assert answer.status_code == 401, (token, answer.text)
                 assert answer.json() == NOT_IDENTIFIED
@@ -166,6 +174,18 @@ async def test_identifiers_that_are_not_the_holders_reveal_nothing(tmp_path: Pat
         answer = await svc.report(svc.token(SOPHIE), **SOPHIE_CAF)
         assert answer.json()["count"] == 1
 
+        # A tax number is opened only by one of its declarants, proven by one of its
+        # notices: Marie's token does not open Jean's, whatever notice she names.
+        before = svc.dgfip.calls
+        for notice in (NOTICE, {**NOTICE, "referenceAvis": "2500000000002"}):
+            answer = await svc.report(svc.token(MARIE), **notice)
+            assert (answer.status_code, answer.json()) == (401, NOT_IDENTIFIED)
+        assert svc.dgfip.calls == before + 2  # the DGFiP says whom each notice names
+        # Nor does a token that names nobody, nor one naming Jean born another day.
+        for identity in (None, {**JEAN, "birthdate": "1984-03-30"}):
+            answer = await svc.report(svc.token(identity), **NOTICE)
+            assert (answer.status_code, answer.json()) == (401, NOT_IDENTIFIED)
+
 
 async def test_missing_or_invalid_identifiers_are_refused_before_the_provider_is_asked(
     tmp_path: Path,
@@ -178,6 +198,8 @@ async def test_missing_or_invalid_identifiers_are_refused_before_the_provider_is
             {"numeroAllocataire": "2345678"},
             {"numeroAllocataire": "2345678", "codePostal": "7500"},
             {"numeroFiscal": "1111111111111", "codePostal": "75001"},
+            {"numeroFiscal": "1111111111111"},  # a tax number is proven with a notice
+            {"numeroFiscal": "1111111111111", "referenceAvis": "12"},
         ):
             answer = await svc.report(token, **identifiers)
             assert answer.status_code == 400, identifiers
@@ -185,7 +207,7 @@ async def test_missing_or_invalid_identifiers_are_refused_before_the_provider_is
             # Without a valid token, nothing tells whether they were well formed.
             answer = await svc.report("unknown-token", **identifiers)
             assert (answer.status_code, answer.json()) == (401, NOT_IDENTIFIED)
-        assert svc.cnaf.lookups == 0
+        assert (svc.cnaf.lookups, svc.dgfip.calls) == (0, 0)
 
 
 async def test_too_many_attempts_are_stopped_before_franceconnect(tmp_path: Path) -> None:
@@ -199,7 +221,7 @@ async def test_too_many_attempts_are_stopped_before_franceconnect(tmp_path: Path
         assert answer.status_code == 429
         assert answer.json()["error"] == "too_many_requests"
         assert 1 <= int(answer.headers["retry-after"]) <= 60
-        answer = await svc.report("wrong", numeroFiscal="1111111111111")
+        answer = await svc.report("wrong", **NOTICE)
         assert answer.status_code == 429
         assert (svc.fc.requests, svc.cnaf.lookups) == (asked, looked_up)
 

@@ -86,7 +86,7 @@ def test_a_citizen_reads_who_fetched_their_data(
     assert rows.count() == 2
     first = rows.first.inner_text()
     assert "Mairie de Lyon" in first and "SIRET 21690123100011" in first
-    assert "CNAF (allocations familiales)" in first
+    assert "Quotient familial et composition familiale (CNAF)" in first
     assert "Quotient familial" in first and "Données transmises" in first
     assert "Article L114-8" in first and "Service des affaires scolaires" in first
     assert_images_have_text_alternative(page)

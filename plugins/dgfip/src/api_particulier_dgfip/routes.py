@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from api_particulier import Call, ProviderRoute, RouteExamples
+from api_particulier import Call, Holder, ProviderRoute, RouteExamples
 
 from .backend import Backend
 from .model import MONEY_FIELDS, AvisImposition, AvisParams
@@ -102,6 +102,19 @@ def render_v1(body: dict[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in body.items() if not (k in MONEY_FIELDS and v is None)}
 
 
+def holders(notice: AvisImposition) -> list[Holder]:
+    """The declarants a notice names (a second declarant only when there is one); the
+    notice's dates are ``DD/MM/YYYY``."""
+    found = []
+    for declarant in (notice.declarant1, notice.declarant2):
+        day, _, rest = declarant.dateNaissance.partition("/")
+        month, _, year = rest.partition("/")
+        if declarant.nom and len(day) == 2 and len(month) == 2 and len(year) == 4:
+            names = f"{declarant.nom} {declarant.nomNaissance} {declarant.prenoms}"
+            found.append(Holder(names, f"{year}-{month}-{day}"))
+    return found
+
+
 def build_routes(backend: Backend) -> tuple[ProviderRoute, ProviderRoute]:
     async def fetch(call: Call) -> AvisImposition:
         params = call.params
@@ -118,6 +131,8 @@ def build_routes(backend: Backend) -> tuple[ProviderRoute, ProviderRoute]:
         "provider_statuses": PROVIDER_STATUSES,
         "subject_params": SUBJECT_PARAMS,
         "citizen_params": CITIZEN_PARAMS,
+        # A citizen proves a tax number is theirs with one of their notices.
+        "holders": holders,
         "deadline": backend.deadline,
         "examples": EXAMPLES,
         # A notice does not change within the hour (the historic service's cache).

@@ -52,8 +52,9 @@ NOT_IDENTIFIED = Refusal(
 BAD_IDENTIFIERS = Refusal(
     400,
     "bad_request",
-    "Invalid parameters: give numeroFiscal, or numeroAllocataire and codePostal",
-    "Indiquez votre numéro fiscal, ou votre numéro allocataire et votre code postal",
+    "Invalid parameters: give numeroFiscal and referenceAvis, or numeroAllocataire and codePostal",
+    "Indiquez votre numéro fiscal et la référence d'un de vos avis d'impôt, ou votre numéro "
+    "allocataire et votre code postal",
 )
 UNAVAILABLE = Refusal(
     503,

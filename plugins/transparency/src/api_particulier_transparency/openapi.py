@@ -36,6 +36,10 @@ CALL_SCHEMA: dict[str, Any] = {
             },
         },
         "provider": {"type": ["string", "null"]},
+        "providerLabel": {
+            "type": ["string", "null"],
+            "description": "What people read for the provider (its label, in French)",
+        },
         "data": {
             "type": "array",
             "items": {

@@ -52,7 +52,8 @@ class Kind:
     """One way a citizen is named (the same query names on several routes)."""
 
     names: frozenset[str]
-    # A route that checks and normalises them; one able to check the holder, if any.
+    # A route that checks and normalises them; one able to check the holder, if any (its
+    # other parameters, a notice's reference, are asked of the citizen too).
     route: ProviderRoute
     checking: tuple[str, ProviderRoute] | None
 
@@ -64,12 +65,7 @@ def kinds_of(providers: Sequence[Provider]) -> list[Kind]:
             names = frozenset(query for _, query in route.citizen_fields)
             if not names:
                 continue
-            every = {f.encode_name for f in msgspec.structs.fields(route.params)}
-            checking = (
-                (provider.name or "", route)
-                if route.holders is not None and every == names
-                else None
-            )
+            checking = (provider.name or "", route) if route.holders is not None else None
             known = found.get(names)
             if known is None or (known.checking is None and checking is not None):
                 found[names] = Kind(names, route, checking)
@@ -100,8 +96,11 @@ class AccessLog:
     ) -> None:
         self._kinds = kinds_of(providers)
         self._labels: dict[str, str] = {}
+        self._provider_labels: dict[str, str] = {}
         for provider in providers:
             self._labels.update(provider.scope_labels)
+            if provider.name is not None:
+                self._provider_labels[provider.name] = provider.display_name
         self._secret = secret
         self._introspector = introspector
         self._client_id = client_id
@@ -134,9 +133,13 @@ class AccessLog:
             raise NOT_IDENTIFIED
         info = await self._token(token)
         named = self.identifiers(given)
-        for kind, identifiers in named:
+        for kind, _ in named:
             if kind.checking is not None:
-                await self._check_holder(info, kind.checking, identifiers, request)
+                # The route's every parameter: the citizen's own and the document's.
+                query = kind.checking[1].checked_query(given)
+                if query is None:
+                    raise BAD_IDENTIFIERS
+                await self._check_holder(info, kind.checking, query, request)
         return [pseudonym(self._secret, identifiers) for _, identifiers in named]
 
     async def _token(self, token: str) -> TokenInfo:
@@ -156,7 +159,7 @@ class AccessLog:
         self,
         info: TokenInfo,
         checking: tuple[str, ProviderRoute],
-        identifiers: dict[str, str],
+        query: dict[str, str],
         request: Request,
     ) -> None:
         if info.identity is None:
@@ -170,10 +173,10 @@ class AccessLog:
             request_id=str(uuid.uuid4()),
             route=route,
             route_path=route.path,
-            query=identifiers,
+            query=query,
             provider=provider,
         )
-        call.params = msgspec.convert(identifiers, route.params, strict=False)
+        call.params = msgspec.convert(query, route.params, strict=False)
         try:
             with anyio.fail_after(route.deadline or 10.0):
                 payload = await route.fetch(call)
@@ -212,6 +215,9 @@ class AccessLog:
                         "siret": application.siret if application else None,
                     },
                     "provider": record.provider,
+                    "providerLabel": self._provider_labels.get(
+                        record.provider or "", record.provider
+                    ),
                     "data": [
                         {"scope": scope, "label": self._labels.get(scope, scope)}
                         for scope in scopes

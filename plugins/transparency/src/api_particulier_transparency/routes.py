@@ -27,7 +27,9 @@ log = structlog.get_logger("api_particulier_transparency")
 ACCESS_LOG_PATH = "/api/citizen/access-log"
 PAGE_PATH = "/mes-donnees"
 SANDBOX_TOKEN_PATH = "/mes-donnees/jeton-de-demonstration"  # noqa: S105 - a path
-IDENTIFIER_NAMES = ("numeroFiscal", "numeroAllocataire", "codePostal")
+# What the page and the JSON route read: the citizen's identifiers, and the reference of one
+# of their tax notices, with which the DGFiP confirms the tax number is theirs.
+IDENTIFIER_NAMES = ("numeroFiscal", "referenceAvis", "numeroAllocataire", "codePostal")
 # The sandbox's citizen: an allocataire of the CNAF sandbox data set.
 SANDBOX_IDENTITY = {"given_name": "Marie", "family_name": "Dupont", "birthdate": "1988-11-12"}
 SANDBOX_IDENTIFIERS = {"numeroAllocataire": "2345678", "codePostal": "75001"}
@@ -58,7 +60,12 @@ class CitizenRoutes:
     def web_routes(self) -> list[WebRoute]:
         return [
             WebRoute(path=ACCESS_LOG_PATH, endpoint=self.access_log, name="citizen_access_log"),
-            WebRoute(path=PAGE_PATH, endpoint=self.page, methods=("GET", "POST")),
+            WebRoute(
+                path=PAGE_PATH,
+                endpoint=self.page,
+                methods=("GET", "POST"),
+                menu_label="Qui a consulté mes données ?",
+            ),
             WebRoute(path=SANDBOX_TOKEN_PATH, endpoint=self.sandbox_token, methods=("POST",)),
         ]
 
