@@ -399,6 +399,7 @@ SERVICE = "api_particulier.asgi:app"
 CACHED_SANDBOX = "service avis sandbox (cache hit)"
 CACHED_LIVE = "service avis live svair (cache hit)"
 MEMORY = "service avis sandbox (memory RL)"
+METRICS_ON = "service avis + metrics"
 METRICS = "service avis + /metrics scraped"
 PROXY = "starlette + 1 upstream call"
 PRE_ENCODED = "starlette (pre-encoded body)"
@@ -419,7 +420,16 @@ def all_targets(helpers: dict[str, Helper]) -> list[Target]:
     found = [
         Target("starlette", "apps:starlette_app", "/"),
         Target(MEMORY, SERVICE, NOTICE, config=pipeline_config(), authenticated=True),
-        # The same pipeline counting every call for Prometheus, scraped under the load.
+        # The same pipeline counting every call for Prometheus: what the metrics cost each
+        # request; then the same, scraped under the load: whether a scrape holds requests.
+        Target(
+            METRICS_ON,
+            SERVICE,
+            NOTICE,
+            config=with_metrics(pipeline_config()),
+            authenticated=True,
+            reference=MEMORY,
+        ),
         Target(
             METRICS,
             SERVICE,
@@ -685,7 +695,7 @@ def report(
     checks = [
         (MEMORY, "starlette", "req/s", 0.70),
         (REDIS, MEMORY, "req/s", 0.80),
-        (METRICS, MEMORY, "req/s", 0.95),
+        (METRICS_ON, MEMORY, "req/s", 0.95),
         (LIVE, PROXY, "req/s", 0.80),
     ]
     for name, reference, what, goal in checks:
