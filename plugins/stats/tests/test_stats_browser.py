@@ -3,18 +3,17 @@ screenshot the operations guide shows."""
 
 from __future__ import annotations
 
-import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-import anyio
 from api_particulier import CallRecord
 from api_particulier.testing import (
     app_client,
     assert_images_have_text_alternative,
     make_settings,
+    run_async,
     save_screenshot,
 )
 from api_particulier_stats.plugin import StatsPlugin
@@ -49,10 +48,7 @@ def fill_journal(tmp_path: Path) -> None:
         async with app_client(make_settings(tmp_path), plugins={"stats": StatsPlugin}) as client:
             await client.app.journal_store.write_calls(rows)
 
-    # In a thread of its own: the test's thread runs Playwright's event loop.
-    filling = threading.Thread(target=anyio.run, args=(write,))
-    filling.start()
-    filling.join()
+    run_async(write)
 
 
 def test_the_statistics_page_in_a_browser(

@@ -3,17 +3,16 @@ screenshot the operations guide shows."""
 
 from __future__ import annotations
 
-import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-import anyio
 from api_particulier.testing import (
     app_client,
     assert_images_have_text_alternative,
     make_settings,
+    run_async,
     save_screenshot,
 )
 from api_particulier_cnaf.plugin import CnafPlugin
@@ -41,9 +40,7 @@ def fill_history(tmp_path: Path) -> None:
                 await history.record("dgfip", moment, not down)
                 await history.record("cnaf", moment, True)
 
-    filling = threading.Thread(target=anyio.run, args=(write,))
-    filling.start()
-    filling.join()
+    run_async(write)
 
 
 def test_the_status_page_in_a_browser(

@@ -47,6 +47,7 @@ from .browser import (
     browser_required,
     chromium_available,
     keep_to_loopback,
+    run_async,
     save_screenshot,
 )
 from .browser import SKIP_REASON as BROWSER_SKIP_REASON
@@ -86,6 +87,7 @@ __all__ = [
     "check_provider_contract",
     "keep_to_loopback",
     "make_settings",
+    "run_async",
     "save_screenshot",
     "serve_live",
 ]

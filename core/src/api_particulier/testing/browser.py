@@ -8,12 +8,16 @@ sets it), where a missing browser fails them.
 
 from __future__ import annotations
 
+import concurrent.futures
 import os
 import shutil
 import tempfile
+from collections.abc import Awaitable, Callable
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TypeVar
 from urllib.parse import urlsplit
+
+import anyio
 
 if TYPE_CHECKING:
     from playwright.sync_api import ConsoleMessage, Page, Request, Response, Route
@@ -41,6 +45,16 @@ CHROMIUM_ARGS = (
 # (``API_PARTICULIER_SCREENSHOTS=docs/images``), else a temporary folder, so that a test run
 # leaves the working tree as it found it.
 SCREENSHOTS_VARIABLE = "API_PARTICULIER_SCREENSHOTS"
+
+
+T = TypeVar("T")
+
+
+def run_async(work: Callable[[], Awaitable[T]]) -> T:
+    """Run ``work`` to its end from a browser test and give its result (or raise its
+    exception): in a thread of its own, since the test's thread runs Playwright's loop."""
+    with concurrent.futures.ThreadPoolExecutor(max_workers=1) as pool:
+        return pool.submit(anyio.run, work).result()
 
 
 def chromium_available() -> bool:
