@@ -20,6 +20,8 @@ from .config import DocumentationConfig
 
 HERE = Path(__file__).parent
 SWAGGER_UI = HERE / "swagger-ui"
+# The release copied beside this module (scripts/vendor_swagger_ui.py), named on the page.
+SWAGGER_UI_VERSION = (SWAGGER_UI / "VERSION").read_text().strip()
 pages = Pages(HERE / "templates")
 
 
@@ -63,6 +65,6 @@ class DocumentationPlugin:
             {
                 "sandbox_key": self._sandbox_key,
                 "examples": self._examples,
-                "version": (SWAGGER_UI / "VERSION").read_text().strip(),
+                "version": SWAGGER_UI_VERSION,
             },
         )
