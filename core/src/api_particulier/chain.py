@@ -24,6 +24,7 @@ import os
 import time
 from collections.abc import AsyncIterator, Callable, Iterable
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 
 import msgspec
@@ -107,8 +108,9 @@ class Signer:
     def public_key(self) -> Ed25519PublicKey:
         return self.private_key.public_key()
 
-    @property
+    @cached_property
     def key_id(self) -> str:
+        # Derived once: every checkpoint names it.
         return key_id(self.public_key)
 
     def sign(self, *, seq: int, digest: str, time: float, kind: str) -> Checkpoint:
