@@ -106,17 +106,21 @@ class Journal:
         """Rows taken and not yet handed to the store."""
         return len(self._batch.rows)
 
+    def _queued(self) -> list[CallRecord]:
+        """Rows taken and not yet handed to the store; none before ``start`` (the batch,
+        with its events, is made there, inside the event loop)."""
+        batch = getattr(self, "_batch", None)
+        return batch.rows if batch is not None else []
+
     @property
     def uncommitted(self) -> int:
         """Rows taken and not yet committed: queued, or in the batch being written."""
-        queued = len(self._batch.rows) if hasattr(self, "_batch") else 0
-        return queued + len(self._writing)
+        return len(self._queued()) + len(self._writing)
 
     def lag(self, now: float | None = None) -> float:
         """Seconds the oldest row not yet committed has waited (0 when none waits): how
         far the store's copy is behind the answers."""
-        queued = self._batch.rows if hasattr(self, "_batch") else []
-        times = [rows[0].time for rows in (self._writing, queued) if rows]
+        times = [rows[0].time for rows in (self._writing, self._queued()) if rows]
         if not times:
             return 0.0
         return max(0.0, (time.time() if now is None else now) - min(times))

@@ -88,15 +88,8 @@ class Pipeline:
         self.allows_citizen_bearer = plan.for_phase(Phase.allows_citizen_bearer)
         self.check_consent = plan.for_phase(Phase.check_consent)
         self.check_rate_limit = plan.for_phase(Phase.check_rate_limit)
-        # The policy phases that have implementations, in order, with their names.
-        self.policies = tuple(
-            (name, steps)
-            for name, steps in (
-                ("check_consent", self.check_consent),
-                ("check_rate_limit", self.check_rate_limit),
-            )
-            if steps
-        )
+        # The policy phases that have implementations, in order.
+        self.policies = tuple(p for p in (self.check_consent, self.check_rate_limit) if p)
         self.fetch_cached = plan.for_phase(Phase.fetch_cached)
         self.response_headers = plan.for_phase(Phase.response_headers)
         self.journal_subject = plan.for_phase(Phase.journal_subject)
@@ -190,12 +183,12 @@ class Pipeline:
             except InvalidParams as invalid:
                 return error_answer(ErrorBody("bad_request", invalid.reason, invalid.message), 400)
 
-        for name, phase in self.policies:
+        for phase in self.policies:
             denial = await hooks.first(phase, call=call)
             if denial is not None:
                 if not isinstance(denial, Denial):
                     raise TypeError("a policy phase returned something else than a Denial")
-                call.refused_in = name
+                call.refused_in = phase[0].phase.name
                 return denial_answer(denial)
         return await self._fetch(call, endpoint)
 

@@ -183,13 +183,13 @@ class Upstream:
         if deadline is not None and deadline < ends:
             ends = deadline
         if self._in_flight >= self.max_concurrency:
-            self._log(operation, started, None, "overloaded", 0)
+            self._log(operation, (time.perf_counter() - started) * 1000, None, "overloaded", 0)
             raise ProviderUnavailable(
                 "Too many concurrent calls to the data provider", retry_after=1
             )
         breaker = self.breaker
         if not breaker.admit():
-            self._log(operation, started, None, "circuit_open", 0)
+            self._log(operation, (time.perf_counter() - started) * 1000, None, "circuit_open", 0)
             raise ProviderUnavailable(
                 "The data provider keeps failing: calls are suspended",
                 retry_after=breaker.retry_after(),
@@ -247,8 +247,10 @@ class Upstream:
                 breaker.failed()
             else:
                 breaker.released()
-            self._log(operation, started, status, outcome, attempts)
-            _observe(started, outcome)
+            # One reading of the clock: the log line and the request's figures agree.
+            elapsed_ms = (time.perf_counter() - started) * 1000
+            self._log(operation, elapsed_ms, status, outcome, attempts)
+            _observe(elapsed_ms, outcome)
 
     async def _once(
         self,
@@ -286,7 +288,7 @@ class Upstream:
             return UpstreamResponse(response.status, response.headers, b"".join(chunks))
 
     def _log(
-        self, operation: str, started: float, status: int | None, outcome: str, attempts: int
+        self, operation: str, elapsed_ms: float, status: int | None, outcome: str, attempts: int
     ) -> None:
         if not _log.is_enabled_for(logging.INFO):
             return
@@ -295,20 +297,20 @@ class Upstream:
             upstream=self.name,
             operation=operation,
             status=status,
-            latency_ms=round((time.perf_counter() - started) * 1000, 2),
+            latency_ms=round(elapsed_ms, 2),
             outcome=outcome,
             attempts=attempts,
         )
 
 
-def _observe(started: float, outcome: str) -> None:
+def _observe(elapsed_ms: float, outcome: str) -> None:
     """Add the call's time and outcome to the request being served, if any (for the
     ``record_call`` observers)."""
     call = current_call.get()
     if call is None:
         return
-    elapsed = (time.perf_counter() - started) * 1000
-    call.upstream_ms = elapsed if call.upstream_ms is None else call.upstream_ms + elapsed
+    previous = call.upstream_ms
+    call.upstream_ms = elapsed_ms if previous is None else previous + elapsed_ms
     call.upstream_outcome = outcome
 
 
