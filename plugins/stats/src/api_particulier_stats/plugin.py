@@ -17,7 +17,6 @@ from api_particulier import (
     JournalStore,
     Pages,
     PluginContext,
-    StoreUnavailable,
     WebRoute,
     hookimpl,
 )
@@ -93,10 +92,8 @@ class StatsPlugin:
                 "Invalid parameters: days",
                 f"Le nombre de jours doit être un entier de 1 à {self.config.max_days}",
             )
-        try:
-            answer = await self.figures(days)
-        except StoreUnavailable:
-            return _unavailable()
+        # A store outage (StoreUnavailable) answers the core's 503 service_unavailable.
+        answer = await self.figures(days)
         return Response(
             _encode(answer),
             media_type="application/json; charset=utf-8",
@@ -104,10 +101,7 @@ class StatsPlugin:
         )
 
     async def page(self, request: Request) -> Response:
-        try:
-            figures = await self.figures(PAGE_DAYS)
-        except StoreUnavailable:
-            return _unavailable()
+        figures = await self.figures(PAGE_DAYS)
         providers = [
             {
                 "name": name,
@@ -153,14 +147,3 @@ def _days(raw: str | None, most: int) -> int | None:
 def _error(status: int, error: str, reason: str, message: str) -> Response:
     body = _encode({"error": error, "reason": reason, "message": message})
     return Response(body, status_code=status, media_type="application/json; charset=utf-8")
-
-
-def _unavailable() -> Response:
-    answer = _error(
-        503,
-        "service_unavailable",
-        "The store is not available",
-        "Le service est momentanément indisponible, veuillez réessayer",
-    )
-    answer.headers["retry-after"] = "1"
-    return answer

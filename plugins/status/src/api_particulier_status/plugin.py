@@ -115,10 +115,8 @@ class StatusPlugin:
         return report
 
     async def status_endpoint(self, request: Request) -> Response:
-        try:
-            report = await self.report()
-        except StoreUnavailable:
-            return _unavailable()
+        # A store outage (StoreUnavailable) answers the core's 503 service_unavailable.
+        report = await self.report()
         return Response(
             _encode(report),
             media_type="application/json; charset=utf-8",
@@ -126,24 +124,5 @@ class StatusPlugin:
         )
 
     async def page(self, request: Request) -> Response:
-        try:
-            report = await self.report()
-        except StoreUnavailable:
-            return _unavailable()
+        report = await self.report()
         return pages.render(request, "status.html", page_context(report, self._labels))
-
-
-def _unavailable() -> Response:
-    body = _encode(
-        {
-            "error": "service_unavailable",
-            "reason": "The store is not available",
-            "message": "Le service est momentanément indisponible, veuillez réessayer",
-        }
-    )
-    return Response(
-        body,
-        status_code=503,
-        media_type="application/json; charset=utf-8",
-        headers={"retry-after": "1"},
-    )
