@@ -225,3 +225,48 @@ async def test_a_store_outage_in_a_web_route_answers_503(tmp_path: Path) -> None
     assert answer.json()["error"] == "service_unavailable"
     assert answer.headers["retry-after"] == "1"
     assert answer.headers["x-request-id"]
+
+
+@pytest.mark.anyio
+async def test_a_plugin_route_refuses_with_the_contract_error_body(tmp_path: Path) -> None:
+    from api_particulier import Denial, denial_response
+    from starlette.exceptions import HTTPException
+
+    busy = Denial(
+        status=429,
+        error="too_many_requests",
+        reason="Too many attempts",
+        message="Trop de tentatives",
+        headers={"retry-after": "3"},
+    )
+
+    async def refusing(request: Request) -> Response:
+        return denial_response(busy, {"cache-control": "no-store"})
+
+    async def missing(request: Request) -> Response:
+        raise HTTPException(404)
+
+    class Refusing:
+        @hookimpl
+        def register_routes(self, register: Callable[[WebRoute], None], config: object) -> None:
+            register(WebRoute(path="/refus", endpoint=refusing))
+            register(WebRoute(path="/absent", endpoint=missing))
+
+    async with app_client(make_settings(tmp_path), plugins={"refusing": Refusing()}) as client:
+        refused = await client.http.get("/refus")
+        absent = await client.http.get("/absent")
+        unknown = await client.http.get("/nulle-part")
+    assert refused.status_code == 429
+    assert refused.json() == {
+        "error": "too_many_requests",
+        "reason": "Too many attempts",
+        "message": "Trop de tentatives",
+    }
+    assert refused.headers["content-type"] == "application/json; charset=utf-8"
+    assert refused.headers["retry-after"] == "3"
+    assert refused.headers["cache-control"] == "no-store"
+    assert refused.headers["x-request-id"]
+    # A route that is not there for this deployment answers as an unknown path does.
+    assert absent.status_code == 404
+    assert absent.json() == unknown.json()
+    assert absent.headers["x-request-id"]

@@ -26,6 +26,7 @@ from .errors import (
 from .faults import Faults
 from .markers import hookimpl
 from .pages import Pages
+from .responses import denial_response
 from .settings import Secret
 from .siret import is_valid_siret
 from .store import Application, JournalStore, KeyStore, StoreDatabase, StoreUnavailable
@@ -77,6 +78,7 @@ __all__ = [
     "Upstream",
     "UpstreamResponse",
     "WebRoute",
+    "denial_response",
     "hookimpl",
     "is_valid_siret",
 ]

@@ -151,3 +151,11 @@ def error_response(
     body: ErrorBody, status: int, headers: Mapping[str, str] | None = None
 ) -> Response:
     return JSONBytesResponse(body, status_code=status, headers=headers)
+
+
+def denial_response(denial: Denial, headers: Mapping[str, str] | None = None) -> Response:
+    """``denial`` answered by a plugin's own route (a webhook, a public JSON route): the
+    contract's error body and media type, the denial's status and headers, then
+    ``headers``. The route's wrapper adds the request id."""
+    body = ErrorBody(error=denial.error, reason=denial.reason, message=denial.message)
+    return error_response(body, denial.status, {**denial.headers, **(headers or {})})

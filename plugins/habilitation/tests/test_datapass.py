@@ -166,6 +166,9 @@ async def test_unsigned_tampered_and_foreign_deliveries(
             assert answer.status_code == 401
             assert answer.json()["error"] == "access_denied"
             assert set(answer.json()) == {"error", "reason", "message"}
+            # The contract's error answer, as every route of the service gives it.
+            assert answer.headers["content-type"] == "application/json; charset=utf-8"
+            assert answer.headers["x-request-id"]
         assert await c.app.key_store.list_applications() == []
         # A well signed body that is not a delivery.
         raw, headers = signed({"event": "approve"})

@@ -263,3 +263,40 @@ async def test_a_configured_deployment_must_give_its_secret_and_franceconnect(
                 pass
         assert problem in refused.value.problems[0]
     assert not (tmp_path / "transparency-secret").exists()
+
+
+async def test_refusals_are_never_cached(tmp_path: Path) -> None:
+    async with service(tmp_path) as svc:
+        refused = await svc.report("unknown-token", **MARIE_CAF)
+    assert refused.status_code == 401
+    assert refused.headers["cache-control"] == "no-store"
+    assert refused.headers["content-type"] == "application/json; charset=utf-8"
+    assert refused.headers["x-request-id"]
+
+
+async def test_the_demonstration_token_exists_only_in_embedded_mode(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import dataclasses
+
+    from api_particulier.testing import app_client, make_settings
+    from api_particulier_transparency.plugin import TransparencyPlugin
+
+    monkeypatch.setenv("TRANSPARENCY_SECRET", "s" * 40)
+    monkeypatch.setenv("API_PARTICULIER_PEPPER", "p" * 40)
+    table = {
+        "secret": {"env": "TRANSPARENCY_SECRET"},
+        "client_id": "mairie",
+        # Never asked here: no citizen reports.
+        "franceconnect": {"introspection_url": "http://127.0.0.1:9/introspect"},
+    }
+    settings = make_settings(tmp_path, enabled=("transparency",), plugins={"transparency": table})
+    configured = dataclasses.replace(settings, source=tmp_path / "config.toml")
+    async with app_client(configured, plugins={"transparency": TransparencyPlugin()}) as client:
+        demo = await client.http.post("/mes-donnees/jeton-de-demonstration")
+        unknown = await client.http.get("/nulle-part")
+    # A configured deployment has no sandbox FranceConnect: the route answers as an
+    # unknown path does.
+    assert demo.status_code == 404
+    assert demo.json() == unknown.json()
+    assert demo.headers["x-request-id"]

@@ -17,7 +17,7 @@ import time
 from typing import Any
 
 import msgspec
-from api_particulier import Secret
+from api_particulier import Denial, Secret, denial_response
 from starlette.requests import Request
 from starlette.responses import Response
 
@@ -55,20 +55,38 @@ class Delivery(msgspec.Struct, kw_only=True):
     data: AuthorizationRequest
 
 
-def _json(body: dict[str, Any], status: int) -> Response:
-    return Response(msgspec.json.encode(body), status_code=status, media_type="application/json")
+# The webhook's success answers; its refusals are the contract's error bodies.
+_JSON = "application/json; charset=utf-8"
 
-
-def _error(status: int, error: str, reason: str, message: str) -> Response:
-    return _json({"error": error, "reason": reason, "message": message}, status)
-
-
-TOO_LARGE = (413, "payload_too_large", "Body too large", "La notification est trop grande")
-UNSIGNED = (
-    401,
-    "access_denied",
-    "Missing or invalid X-Hub-Signature-256",
-    "La signature de la notification est absente ou invalide",
+TOO_LARGE = Denial(
+    status=413,
+    error="payload_too_large",
+    reason="Body too large",
+    message="La notification est trop grande",
+)
+UNSIGNED = Denial(
+    status=401,
+    error="access_denied",
+    reason="Missing or invalid X-Hub-Signature-256",
+    message="La signature de la notification est absente ou invalide",
+)
+MALFORMED = Denial(
+    status=400,
+    error="bad_request",
+    reason="Malformed webhook body",
+    message="Le contenu de la notification est invalide",
+)
+IN_PROGRESS = Denial(
+    status=409,
+    error="conflict",
+    reason="Delivery being handled",
+    message="Notification en cours de traitement",
+)
+NOT_ALLOWED = Denial(
+    status=422,
+    error="unprocessable",
+    reason="The authorization cannot change from its current state",
+    message="L'habilitation ne peut pas changer depuis son état actuel",
 )
 
 
@@ -128,51 +146,44 @@ class DataPassWebhook:
         if length is not None and (
             not (length.isascii() and length.isdigit()) or int(length) > MAX_BODY
         ):
-            return _error(*TOO_LARGE)
+            return denial_response(TOO_LARGE)
         body = await request.body()
         if len(body) > MAX_BODY:
-            return _error(*TOO_LARGE)
+            return denial_response(TOO_LARGE)
         given = request.headers.get("x-hub-signature-256", "")
         if self.secret is None or not hmac.compare_digest(
             given.encode("utf-8"), signature(self.secret.reveal(), body).encode("utf-8")
         ):
             self.workflow.log.warning("datapass_signature_refused")
-            return _error(*UNSIGNED)
+            return denial_response(UNSIGNED)
         try:
             raw = msgspec.json.decode(body)
         except msgspec.DecodeError:
-            return _bad_request()
+            return denial_response(MALFORMED)
         if isinstance(raw, dict) and raw.get("test") is True:
-            return _json({}, 200)
+            return Response(b"{}", media_type=_JSON)
         try:
             delivery = msgspec.convert(raw, Delivery)
         except msgspec.ValidationError:
-            return _bad_request()
+            return denial_response(MALFORMED)
         digest = hashlib.sha256(body).hexdigest()
         if not await self.repository.claim_delivery(digest, time.time()):
             answer = await self.repository.delivery_answer(digest)
             if answer is None:  # the first copy is still being handled
-                return _error(
-                    409, "conflict", "Delivery being handled", "Notification en cours de traitement"
-                )
+                return denial_response(IN_PROGRESS)
             self.workflow.log.info("datapass_delivery_replayed", action=delivery.event)
-            return Response(answer, status_code=200, media_type="application/json")
+            return Response(answer, media_type=_JSON)
         try:
             answer_body = await self._handle(delivery)
         except NotAllowed:
             await self.repository.forget_delivery(digest)
-            return _error(
-                422,
-                "unprocessable",
-                "The authorization cannot change from its current state",
-                "L'habilitation ne peut pas changer depuis son état actuel",
-            )
+            return denial_response(NOT_ALLOWED)
         except BaseException:
             await self.repository.forget_delivery(digest)
             raise
         encoded = msgspec.json.encode(answer_body).decode()
         await self.repository.answer_delivery(digest, encoded)
-        return Response(encoded, status_code=200, media_type="application/json")
+        return Response(encoded, media_type=_JSON)
 
     async def _handle(self, delivery: Delivery) -> dict[str, Any]:
         datapass_id = str(delivery.data.id)
@@ -255,9 +266,3 @@ class DataPassWebhook:
             "Votre clé d'API vous sera affichée une seule fois à cette adresse, valable "
             f"7 jours : {self.workflow.link(f'/habilitation/cle/{token}')}\n",
         )
-
-
-def _bad_request() -> Response:
-    return _error(
-        400, "bad_request", "Malformed webhook body", "Le contenu de la notification est invalide"
-    )

@@ -6,13 +6,25 @@ import hmac
 import ipaddress
 from collections.abc import Iterable
 
-import msgspec
-from api_particulier import ConfigError
+from api_particulier import ConfigError, Denial, denial_response
 from starlette.requests import Request
 from starlette.responses import Response
 
-_encode = msgspec.json.Encoder().encode
 Network = ipaddress.IPv4Network | ipaddress.IPv6Network
+
+ADDRESS_REFUSED = Denial(
+    status=403,
+    error="access_denied",
+    reason="The metrics are not served to this address",
+    message="Les métriques ne sont pas servies à cette adresse",
+)
+TOKEN_REQUIRED = Denial(
+    status=401,
+    error="access_denied",
+    reason="The metrics need the bearer token of [plugins.metrics]",
+    message="Les métriques demandent un jeton d'accès",
+    headers={"www-authenticate": 'Bearer realm="metrics"'},
+)
 
 
 def networks(entries: Iterable[str]) -> tuple[Network, ...]:
@@ -36,25 +48,14 @@ class Access:
     def refusal(self, request: Request) -> Response | None:
         """The answer refusing ``request``, or None when it may read the metrics."""
         if self._allowed and not self._address_allowed(request):
-            return _error(
-                403,
-                "access_denied",
-                "The metrics are not served to this address",
-                "Les métriques ne sont pas servies à cette adresse",
-            )
+            return denial_response(ADDRESS_REFUSED)
         if self._token is not None:
             given = request.headers.get("authorization", "")
             scheme, _, credentials = given.partition(" ")
             if scheme.lower() != "bearer" or not hmac.compare_digest(
                 credentials.strip().encode(), self._token
             ):
-                return _error(
-                    401,
-                    "access_denied",
-                    "The metrics need the bearer token of [plugins.metrics]",
-                    "Les métriques demandent un jeton d'accès",
-                    {"www-authenticate": 'Bearer realm="metrics"'},
-                )
+                return denial_response(TOKEN_REQUIRED)
         return None
 
     def _address_allowed(self, request: Request) -> bool:
@@ -66,12 +67,3 @@ class Access:
         except ValueError:
             return False
         return any(address in network for network in self._allowed)
-
-
-def _error(
-    status: int, error: str, reason: str, message: str, headers: dict[str, str] | None = None
-) -> Response:
-    body = _encode({"error": error, "reason": reason, "message": message})
-    return Response(
-        body, status_code=status, media_type="application/json; charset=utf-8", headers=headers
-    )

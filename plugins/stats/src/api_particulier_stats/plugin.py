@@ -14,10 +14,12 @@ from typing import Any
 
 import msgspec
 from api_particulier import (
+    Denial,
     JournalStore,
     Pages,
     PluginContext,
     WebRoute,
+    denial_response,
     hookimpl,
 )
 from starlette.requests import Request
@@ -86,11 +88,13 @@ class StatsPlugin:
     async def daily_endpoint(self, request: Request) -> Response:
         days = _days(request.query_params.get("days"), self.config.max_days)
         if days is None:
-            return _error(
-                400,
-                "bad_request",
-                "Invalid parameters: days",
-                f"Le nombre de jours doit être un entier de 1 à {self.config.max_days}",
+            return denial_response(
+                Denial(
+                    status=400,
+                    error="bad_request",
+                    reason="Invalid parameters: days",
+                    message=f"Le nombre de jours doit être un entier de 1 à {self.config.max_days}",
+                )
             )
         # A store outage (StoreUnavailable) answers the core's 503 service_unavailable.
         answer = await self.figures(days)
@@ -142,8 +146,3 @@ def _days(raw: str | None, most: int) -> int | None:
         return None
     days = int(raw)
     return days if 1 <= days <= most else None
-
-
-def _error(status: int, error: str, reason: str, message: str) -> Response:
-    body = _encode({"error": error, "reason": reason, "message": message})
-    return Response(body, status_code=status, media_type="application/json; charset=utf-8")

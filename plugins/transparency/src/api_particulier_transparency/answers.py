@@ -6,70 +6,63 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 import msgspec
+from api_particulier import Denial, denial_response
 from starlette.responses import Response
+
+# Nothing the citizen's routes answer may be kept by a cache on the way.
+_NO_STORE = {"cache-control": "no-store"}
 
 
 class Refusal(Exception):
-    """The request is refused with this status and body."""
+    """The request is refused with ``denial``."""
 
-    def __init__(
-        self,
-        status: int,
-        error: str,
-        reason: str,
-        message: str,
-        headers: Mapping[str, str] | None = None,
-    ) -> None:
-        super().__init__(error)
-        self.status = status
-        self.body = {"error": error, "reason": reason, "message": message}
-        self.headers = dict(headers or {})
+    def __init__(self, denial: Denial) -> None:
+        super().__init__(denial.error)
+        self.denial = denial
 
     def response(self) -> Response:
-        return json_answer(self.body, self.status, self.headers)
+        return denial_response(self.denial, _NO_STORE)
 
 
-def json_answer(
-    body: object, status: int = 200, headers: Mapping[str, str] | None = None
-) -> Response:
+def json_answer(body: object, headers: Mapping[str, str] | None = None) -> Response:
     return Response(
         msgspec.json.encode(body),
-        status_code=status,
         media_type="application/json; charset=utf-8",
-        headers={"cache-control": "no-store", **(headers or {})},
+        headers={**_NO_STORE, **(headers or {})},
     )
 
 
 # One answer for a wrong, expired or foreign token and for identifiers that are not the
 # token holder's: a caller cannot tell which, nor whether any call about them exists.
-NOT_IDENTIFIED = Refusal(
-    401,
-    "access_denied",
-    "The citizen could not be identified",
-    "Votre identité n'a pas pu être vérifiée : reconnectez-vous avec FranceConnect et "
+NOT_IDENTIFIED = Denial(
+    status=401,
+    error="access_denied",
+    reason="The citizen could not be identified",
+    message="Votre identité n'a pas pu être vérifiée : reconnectez-vous avec FranceConnect et "
     "vérifiez vos identifiants",
 )
-BAD_IDENTIFIERS = Refusal(
-    400,
-    "bad_request",
-    "Invalid parameters: give numeroFiscal and referenceAvis, or numeroAllocataire and codePostal",
-    "Indiquez votre numéro fiscal et la référence d'un de vos avis d'impôt, ou votre numéro "
-    "allocataire et votre code postal",
+BAD_IDENTIFIERS = Denial(
+    status=400,
+    error="bad_request",
+    reason="Invalid parameters: give numeroFiscal and referenceAvis, or numeroAllocataire "
+    "and codePostal",
+    message="Indiquez votre numéro fiscal et la référence d'un de vos avis d'impôt, ou votre "
+    "numéro allocataire et votre code postal",
 )
-UNAVAILABLE = Refusal(
-    503,
-    "provider_unavailable",
-    "The identity could not be checked now",
-    "Le service est momentanément indisponible, veuillez réessayer",
-    {"retry-after": "5"},
+UNAVAILABLE = Denial(
+    status=503,
+    error="provider_unavailable",
+    reason="The identity could not be checked now",
+    message="Le service est momentanément indisponible, veuillez réessayer",
+    headers={"retry-after": "5"},
 )
 
 
-def too_many(retry_after: float) -> Refusal:
-    return Refusal(
-        429,
-        "too_many_requests",
-        "Too many attempts",
-        "Trop de tentatives : veuillez réessayer plus tard",
-        {"retry-after": str(int(retry_after + 0.999))},
+def too_many(retry_after: float) -> Denial:
+    return Denial(
+        status=429,
+        error="too_many_requests",
+        reason="Too many attempts",
+        message="Trop de tentatives : veuillez réessayer plus tard",
+        headers={"retry-after": str(int(retry_after + 0.999))},
     )

@@ -33,7 +33,7 @@ from api_particulier_consent.denials import EvidenceRefused
 from api_particulier_consent.franceconnect import Introspector, TokenInfo, well_formed
 from starlette.requests import Request
 
-from .answers import BAD_IDENTIFIERS, NOT_IDENTIFIED, UNAVAILABLE
+from .answers import BAD_IDENTIFIERS, NOT_IDENTIFIED, UNAVAILABLE, Refusal
 from .identity import matches
 from .pseudonym import pseudonym
 
@@ -118,10 +118,10 @@ class AccessLog:
                 continue
             checked = kind.route.citizen_identifiers(given)
             if checked is None:
-                raise BAD_IDENTIFIERS
+                raise Refusal(BAD_IDENTIFIERS)
             found.append((kind, checked))
         if not found:
-            raise BAD_IDENTIFIERS
+            raise Refusal(BAD_IDENTIFIERS)
         return found
 
     async def prove(self, token: str, given: Mapping[str, str], request: Request) -> list[str]:
@@ -130,7 +130,7 @@ class AccessLog:
         and last the provider: whoever holds no valid token learns nothing, not even
         whether their identifiers are well formed."""
         if not well_formed(token):
-            raise NOT_IDENTIFIED
+            raise Refusal(NOT_IDENTIFIED)
         info = await self._token(token)
         named = self.identifiers(given)
         for kind, _ in named:
@@ -138,7 +138,7 @@ class AccessLog:
                 # The route's every parameter: the citizen's own and the document's.
                 query = kind.checking[1].checked_query(given)
                 if query is None:
-                    raise BAD_IDENTIFIERS
+                    raise Refusal(BAD_IDENTIFIERS)
                 await self._check_holder(info, kind.checking, query, request)
         return [pseudonym(self._secret, identifiers) for _, identifiers in named]
 
@@ -146,13 +146,13 @@ class AccessLog:
         try:
             info = await self._introspector.check(token)
         except ProviderError:
-            raise UNAVAILABLE from None
+            raise Refusal(UNAVAILABLE) from None
         except EvidenceRefused:  # a token the introspector refuses to send
-            raise NOT_IDENTIFIED from None
+            raise Refusal(NOT_IDENTIFIED) from None
         if not info.active or (info.expires_at is not None and info.expires_at <= time.time()):
-            raise NOT_IDENTIFIED
+            raise Refusal(NOT_IDENTIFIED)
         if self._client_id is not None and info.client_id != self._client_id:
-            raise NOT_IDENTIFIED
+            raise Refusal(NOT_IDENTIFIED)
         return info
 
     async def _check_holder(
@@ -163,7 +163,7 @@ class AccessLog:
         request: Request,
     ) -> None:
         if info.identity is None:
-            raise NOT_IDENTIFIED
+            raise Refusal(NOT_IDENTIFIED)
         provider, route = checking
         call = Call(
             scope=request.scope,
@@ -181,17 +181,17 @@ class AccessLog:
             with anyio.fail_after(route.deadline or 10.0):
                 payload = await route.fetch(call)
         except SubjectNotFound:
-            raise NOT_IDENTIFIED from None
+            raise Refusal(NOT_IDENTIFIED) from None
         except ProviderError as error:
             if error.status == 404:
-                raise NOT_IDENTIFIED from None
-            raise UNAVAILABLE from None
+                raise Refusal(NOT_IDENTIFIED) from None
+            raise Refusal(UNAVAILABLE) from None
         except TimeoutError:
-            raise UNAVAILABLE from None
+            raise Refusal(UNAVAILABLE) from None
         assert route.holders is not None
         if not matches(info.identity, route.holders(payload)):
             log.info("citizen_identity_mismatch", provider=provider)
-            raise NOT_IDENTIFIED
+            raise Refusal(NOT_IDENTIFIED)
 
     async def calls(self, pseudonyms: Sequence[str]) -> list[dict[str, Any]]:
         """The calls about these pseudonyms, newest first, as the report shows them."""

@@ -12,9 +12,10 @@ from pathlib import Path
 from typing import Any
 
 import structlog
-from api_particulier import Pages, WebRoute
+from api_particulier import Denial, Pages, WebRoute
 from api_particulier_consent.franceconnect import well_formed
 from api_particulier_consent.simulator import IntrospectionSimulator
+from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import Response
 
@@ -33,12 +34,12 @@ IDENTIFIER_NAMES = ("numeroFiscal", "referenceAvis", "numeroAllocataire", "codeP
 # The sandbox's citizen: an allocataire of the CNAF sandbox data set.
 SANDBOX_IDENTITY = {"given_name": "Marie", "family_name": "Dupont", "birthdate": "1988-11-12"}
 SANDBOX_IDENTIFIERS = {"numeroAllocataire": "2345678", "codePostal": "75001"}
-_UNAVAILABLE = Refusal(
-    503,
-    "provider_unavailable",
-    "The report is not available",
-    "Le service est momentanément indisponible, veuillez réessayer",
-    {"retry-after": "1"},
+_UNAVAILABLE = Denial(
+    status=503,
+    error="provider_unavailable",
+    reason="The report is not available",
+    message="Le service est momentanément indisponible, veuillez réessayer",
+    headers={"retry-after": "1"},
 )
 
 
@@ -72,15 +73,15 @@ class CitizenRoutes:
     async def _report(self, request: Request, token: str, given: dict[str, str]) -> list[Any]:
         access_log, attempts = self._log, self._attempts
         if access_log is None or attempts is None:
-            raise _UNAVAILABLE
+            raise Refusal(_UNAVAILABLE)
         if not well_formed(token):
             # Refused before it counts: nothing is asked of anyone for it.
-            raise NOT_IDENTIFIED
+            raise Refusal(NOT_IDENTIFIED)
         address = request.client.host if request.client else "unknown"
         wait = attempts.admit(address)
         if wait is not None:
             log.info("citizen_attempts_exceeded")
-            raise too_many(wait)
+            raise Refusal(too_many(wait))
         pseudonyms = await access_log.prove(token, given, request)
         return await access_log.calls(pseudonyms)
 
@@ -112,8 +113,8 @@ class CitizenRoutes:
             context["calls"] = await self._report(request, values["token"].strip(), given)
             status = 200
         except Refusal as refusal:
-            context["refusal"] = refusal.body
-            status = refusal.status
+            context["refusal"] = refusal.denial
+            status = refusal.denial.status
         return self.pages.render(
             request, "mes-donnees.html", context, status_code=status,
             headers={"cache-control": "no-store"},
@@ -123,14 +124,8 @@ class CitizenRoutes:
         """Embedded mode: a token of the sandbox FranceConnect for its citizen."""
         sandbox = self._sandbox
         if sandbox is None:
-            return json_answer(
-                {
-                    "error": "not_found",
-                    "reason": "Not found",
-                    "message": "La ressource demandée n'existe pas",
-                },
-                404,
-            )
+            # Outside embedded mode the route does not exist: the core's 404 body.
+            raise HTTPException(404)
         token = sandbox.issue(
             ["openid", "identite_pivot"], identity=SANDBOX_IDENTITY, client_id=sandbox.client_id
         )
