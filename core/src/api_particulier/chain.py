@@ -26,6 +26,7 @@ from collections.abc import AsyncIterator, Callable, Iterable
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
+from typing import Any
 
 import msgspec
 import structlog
@@ -48,19 +49,35 @@ _encode = msgspec.json.Encoder().encode
 
 def link(previous: str, seq: int, record: CallRecord) -> str:
     """The digest of ``record`` at position ``seq``, after the row of digest ``previous``."""
-    body = _encode((seq, msgspec.structs.astuple(record)))
+    return _link(previous, seq, msgspec.structs.astuple(record))
+
+
+def _link(previous: str, seq: int, fields: tuple[Any, ...]) -> str:
+    body = _encode((seq, fields))
     return hashlib.sha256(bytes.fromhex(previous) + body).hexdigest()
 
 
-def extend(previous: str, first_seq: int, records: Iterable[CallRecord]) -> list[tuple[int, str]]:
-    """The positions and digests of ``records`` written after the row ``previous``."""
-    chained = []
-    seq = first_seq
+# A journal row as the stores write it: the record's fields in CallRecord's order, then its
+# position and digest in the chain (both None for a row outside the chain).
+Row = tuple[Any, ...]
+
+
+def rows(
+    records: Iterable[CallRecord], head: tuple[int, str] | None
+) -> tuple[list[Row], tuple[int, str] | None]:
+    """The rows of ``records`` chained after ``head`` (position, digest), and the chain's
+    new head; with ``head`` None, the rows are written outside the chain and the head stays
+    None. Each record becomes a tuple once, for its digest and for the store."""
+    if head is None:
+        return [(*msgspec.structs.astuple(record), None, None) for record in records], None
+    seq, previous = head
+    written: list[Row] = []
     for record in records:
-        previous = link(previous, seq, record)
-        chained.append((seq, previous))
+        fields = msgspec.structs.astuple(record)
         seq += 1
-    return chained
+        previous = _link(previous, seq, fields)
+        written.append((*fields, seq, previous))
+    return written, (seq, previous)
 
 
 class ChainHead(msgspec.Struct, frozen=True):

@@ -28,7 +28,8 @@ import structlog
 from asyncpg.pool import PoolConnectionProxy
 from sqlalchemy.ext.asyncio import create_async_engine
 
-from ..chain import ChainedRow, ChainHead, Checkpoint, extend, unsigned_cut
+from ..chain import ChainedRow, ChainHead, Checkpoint, unsigned_cut
+from ..chain import rows as chain_rows
 from ..types import CallRecord
 from .base import StoreUnavailable
 from .models import KEY_COLUMNS, ApiKey, Application, DailyCount, KeyMatch, key_from_row
@@ -428,17 +429,13 @@ class PostgresJournalStore:
                     "SELECT seq, digest FROM journal_chain WHERE id = 1 FOR UPDATE"
                 )
                 assert head is not None  # made by the migration
-                chained = extend(head["digest"], head["seq"] + 1, records)
-                rows = [
-                    (*msgspec.structs.astuple(record), seq, digest)
-                    for record, (seq, digest) in zip(records, chained, strict=True)
-                ]
+                rows, new_head = chain_rows(records, (head["seq"], head["digest"]))
             else:
-                rows = [(*msgspec.structs.astuple(r), None, None) for r in records]
+                rows, new_head = chain_rows(records, None)
             await c.copy_records_to_table("calls", records=rows, columns=_WRITTEN_FIELDS)
-            if self._chained:
+            if new_head is not None:
                 await c.execute(
-                    "UPDATE journal_chain SET seq = $1, digest = $2 WHERE id = 1", *chained[-1]
+                    "UPDATE journal_chain SET seq = $1, digest = $2 WHERE id = 1", *new_head
                 )
             if daily:
                 await c.executemany(

@@ -18,7 +18,8 @@ import anyio.to_thread
 import msgspec
 import sqlalchemy as sa
 
-from ..chain import ChainedRow, ChainHead, Checkpoint, extend, unsigned_cut
+from ..chain import ChainedRow, ChainHead, Checkpoint, unsigned_cut
+from ..chain import rows as chain_rows
 from ..types import CallRecord
 from .models import KEY_COLUMNS, ApiKey, Application, DailyCount, KeyMatch, key_from_row
 from .schema import (
@@ -266,24 +267,13 @@ class _Batch:
     def __init__(self, records: Sequence[CallRecord], head: tuple[int, str] | None) -> None:
         # head None: the rows are written outside the chain ([core.journal] chain = false).
         self.assumed = head
-        chained = extend(head[1], head[0] + 1, records) if head is not None else []
-        # The columns follow CallRecord's fields, then the chain's: a row is the record as
-        # a tuple with its position and digest.
-        rows: list[tuple[Any, ...]] = (
-            [
-                (*msgspec.structs.astuple(record), seq, digest)
-                for record, (seq, digest) in zip(records, chained, strict=True)
-            ]
-            if head is not None
-            else [(*msgspec.structs.astuple(record), None, None) for record in records]
-        )
+        rows, self.head = chain_rows(records, head)
         whole = len(rows) - len(rows) % _ROWS_PER_STATEMENT
         self.statements = [
             tuple(chain.from_iterable(rows[start : start + _ROWS_PER_STATEMENT]))
             for start in range(0, whole, _ROWS_PER_STATEMENT)
         ]
         self.rest = rows[whole:]
-        self.head = chained[-1] if chained else head
 
 
 def _insert_calls(
