@@ -54,8 +54,20 @@ class Target:
     # A path fetched every SCRAPE_EVERY seconds while the target is measured (the
     # /metrics of a Prometheus scraping it far more often than its usual 15 s).
     scrape: str | None = None
+    # The work tree whose code and environment serve the target: this one, or another
+    # release checked out beside it (bench/releases.py).
+    root: Path = ROOT
     port: int = 0
     process: subprocess.Popen[bytes] | None = None
+
+    @property
+    def python(self) -> str:
+        return python_of(self.root)
+
+
+def python_of(root: Path) -> str:
+    """The interpreter of the environment of the work tree ``root``."""
+    return sys.executable if root == ROOT else str(root / ".venv" / "bin" / "python")
 
 
 SCRAPE_EVERY = 0.5
@@ -118,7 +130,7 @@ def start(target: Target) -> None:
     target.port = free_port()
     if target.server == "granian":
         command = [
-            sys.executable, "-m", "granian", "--interface", "asgi", "--host", "127.0.0.1",
+            target.python, "-m", "granian", "--interface", "asgi", "--host", "127.0.0.1",
             "--port", str(target.port), "--workers", "1", "--runtime-threads", "1",
             "--loop", "uvloop", "--log-level", "warning", "--no-access-log", target.app,
         ]  # fmt: skip
@@ -139,12 +151,12 @@ def start(target: Target) -> None:
             else ["--http", "httptools"]
         )
         command = [
-            sys.executable, "-m", "uvicorn", target.app, "--host", "127.0.0.1",
+            target.python, "-m", "uvicorn", target.app, "--host", "127.0.0.1",
             "--port", str(target.port), "--no-access-log", "--log-level", "warning",
             "--loop", "uvloop", *protocol, "--no-proxy-headers", "--no-server-header",
         ]  # fmt: skip
-    env = {**os.environ, "PYTHONPATH": str(ROOT / "bench"), **target.env}
-    target.process = subprocess.Popen(pinned(0, command), env=env, cwd=ROOT)
+    env = {**os.environ, "PYTHONPATH": str(target.root / "bench"), **target.env}
+    target.process = subprocess.Popen(pinned(0, command), env=env, cwd=target.root)
     wait_for_port(target.port, target.name)
 
 
@@ -274,8 +286,11 @@ def _scrape(target: Target, done: threading.Event) -> None:
         SLOWEST_SCRAPE[target.name] = max(SLOWEST_SCRAPE.get(target.name, 0.0), took)
 
 
-def prepare_service(data_dir: Path, extra_config: str) -> tuple[dict[str, str], str]:
-    """Write a configuration for the service, issue a key, and return (env, key)."""
+def prepare_service(
+    data_dir: Path, extra_config: str, root: Path = ROOT
+) -> tuple[dict[str, str], str]:
+    """Write a configuration for the service of the work tree ``root``, issue a key, and
+    return (env, key)."""
     data_dir.mkdir(parents=True, exist_ok=True)
     config = data_dir / "config.toml"
     config.write_text(extra_config.replace("@DATA@", str(data_dir)), encoding="utf-8")
@@ -287,22 +302,23 @@ def prepare_service(data_dir: Path, extra_config: str) -> tuple[dict[str, str], 
     }
     scopes = subprocess.run(
         [
-            sys.executable,
+            python_of(root),
             "-c",
             "from api_particulier.app import create_app; app = create_app();"
             "print(' '.join(sorted({s for p in app.providers for r in p.routes "
             "for s in r.scopes})))",
         ],
         env={**os.environ, **env},
+        cwd=root,
         capture_output=True,
         text=True,
         check=True,
     ).stdout.split()
-    command = [sys.executable, "-m", "api_particulier", "keys", "create", "--name", "bench"]
+    command = [python_of(root), "-m", "api_particulier", "keys", "create", "--name", "bench"]
     for scope in scopes:
         command += ["--scope", scope]
     out = subprocess.run(
-        command, env={**os.environ, **env}, capture_output=True, text=True, check=True
+        command, env={**os.environ, **env}, cwd=root, capture_output=True, text=True, check=True
     ).stdout
     return env, out.strip().splitlines()[-1]
 
@@ -587,7 +603,7 @@ def choose(found: list[Target], only: list[str] | None) -> list[Target]:
 def prepare(target: Target, data_dir: Path) -> None:
     if target.config is None:
         return
-    env, key = prepare_service(data_dir / str(abs(hash(target.name))), target.config)
+    env, key = prepare_service(data_dir / str(abs(hash(target.name))), target.config, target.root)
     target.env.update(env)
     if target.authenticated:
         target.headers["X-Api-Key"] = key

@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import pytest
 from api_particulier.plugins import load_enabled
 from api_particulier.settings import load_settings
 from api_particulier.testing import app_client
@@ -115,3 +116,33 @@ def test_the_postgresql_benchmark_runs(postgres_server: object) -> None:
     assert all(rate > 0 for rate in rates.values())
     assert any(line.startswith("PostgreSQL ÷ SQLite req/s") for line in lines)
     assert any("rows pending, each second" in line for line in lines)
+
+
+def test_the_release_comparison_runs() -> None:
+    inside = subprocess.run(
+        ["git", "rev-parse", "--is-inside-work-tree"],
+        cwd=BENCH,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if inside.stdout.strip() != "true":
+        pytest.skip("not a git work tree: no release to check out")
+    worktrees_before = _worktrees()
+    lines = run_script("releases.py", "HEAD")
+    rows = {line[:24].strip(): line[24:].split() for line in lines if line[:1].isalpha()}
+    assert {"starlette", "this tree", "HEAD"} <= set(rows)
+    for name in ("this tree", "HEAD"):
+        assert float(rows[name][1]) > 0, rows[name]
+    # The release's work tree is gone with the run.
+    assert _worktrees() == worktrees_before
+
+
+def _worktrees() -> str:
+    return subprocess.run(
+        ["git", "worktree", "list", "--porcelain"],
+        cwd=BENCH,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
