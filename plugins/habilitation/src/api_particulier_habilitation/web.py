@@ -485,6 +485,22 @@ class Site:
             return None
         return record
 
+    async def _owned_post(
+        self, request: Request
+    ) -> tuple[Session, FormData, RequestRecord] | Response:
+        """For a form posted about one of the requester's requests: the session, the form
+        and the request; else the answer refusing it (CSRF, size, not signed in, not
+        theirs)."""
+        session, data = await self._checked(request)
+        if isinstance(data, Response):
+            return data
+        if session.email is None:
+            return self._to_sign_in(session, request)
+        record = await self._own(request, session)
+        if record is None:
+            return await self._not_found(request, session)
+        return session, data, record
+
     async def _not_found(self, request: Request, session: Session) -> Response:
         return await self.notice(
             request,
@@ -544,26 +560,20 @@ class Site:
         return await self._show(request, session, record)
 
     async def edit_request(self, request: Request) -> Response:
-        session, data = await self._checked(request)
-        if isinstance(data, Response):
-            return data
-        if session.email is None:
-            return self._to_sign_in(session, request)
-        record = await self._own(request, session)
-        if record is None:
-            return await self._not_found(request, session)
+        owned = await self._owned_post(request)
+        if isinstance(owned, Response):
+            return owned
+        session, data, record = owned
         form = read_form(data, data.getlist)
         return await self._save(request, session, record, form, data)
 
     async def requester_action(self, request: Request) -> Response:
-        session, data = await self._checked(request)
-        if isinstance(data, Response):
-            return data
-        if session.email is None:
-            return self._to_sign_in(session, request)
-        record = await self._own(request, session)
+        owned = await self._owned_post(request)
+        if isinstance(owned, Response):
+            return owned
+        session, data, record = owned
         action = REQUESTER_ACTIONS.get(request.path_params["action"])
-        if record is None or action is None:
+        if action is None:
             return await self._not_found(request, session)
         event, notice = action
         try:
@@ -571,7 +581,7 @@ class Site:
                 record,
                 event,
                 Role.requester,
-                session.email,
+                record.requester_email,  # the signed-in requester's (see _own)
                 message=str(data.get("message", "")),
                 version=_version(data),
             )
@@ -582,14 +592,10 @@ class Site:
         return self.redirect(session, f"/habilitation/demandes/{record.id}?ok={notice}")
 
     async def reveal_key(self, request: Request) -> Response:
-        session, data = await self._checked(request)
-        if isinstance(data, Response):
-            return data
-        if session.email is None:
-            return self._to_sign_in(session, request)
-        record = await self._own(request, session)
-        if record is None:
-            return await self._not_found(request, session)
+        owned = await self._owned_post(request)
+        if isinstance(owned, Response):
+            return owned
+        session, _, record = owned
         reveal = await self.repository.reveal_for_request(record.id)
         if reveal is None or record.state is not State.validated:
             return await self._show(
