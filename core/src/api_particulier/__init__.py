@@ -24,6 +24,7 @@ from .errors import (
     SubjectNotFound,
 )
 from .faults import Faults
+from .local_secret import local_secret
 from .markers import hookimpl
 from .pages import Pages
 from .responses import denial_response
@@ -81,4 +82,5 @@ __all__ = [
     "denial_response",
     "hookimpl",
     "is_valid_siret",
+    "local_secret",
 ]

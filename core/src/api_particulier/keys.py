@@ -20,6 +20,7 @@ from pathlib import Path
 import structlog
 
 from .errors import ConfigError
+from .local_secret import local_secret
 from .settings import ENV_PREFIX, Settings
 
 PREFIX = "apip_"
@@ -97,14 +98,11 @@ def load_pepper(settings: Settings) -> bytes:
 
 def _embedded_pepper(data_dir: Path) -> bytes:
     path = data_dir / _PEPPER_FILE
-    if not path.exists():
-        data_dir.mkdir(parents=True, exist_ok=True)
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        with os.fdopen(fd, "w") as handle:
-            handle.write(secrets.token_urlsafe(48))
+    pepper, made = local_secret(path)
+    if made:
         log.warning(
             "pepper_generated",
             path=str(path),
             advice=f"embedded mode only; in production set {PEPPER_ENV} outside the database",
         )
-    return path.read_text(encoding="utf-8").strip().encode("utf-8")
+    return pepper.encode("utf-8")

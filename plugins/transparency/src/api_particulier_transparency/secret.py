@@ -3,12 +3,10 @@ mode (as the core's pepper)."""
 
 from __future__ import annotations
 
-import os
-import secrets
 from pathlib import Path
 
 import structlog
-from api_particulier import ConfigError, Secret
+from api_particulier import ConfigError, Secret, local_secret
 
 log = structlog.get_logger("api_particulier_transparency")
 
@@ -24,14 +22,11 @@ def load_secret(configured: Secret | None, embedded: bool, data_dir: Path) -> by
     if not embedded:
         raise ConfigError(['[plugins.transparency] secret = { env = "NAME" } is required'])
     path = data_dir / SECRET_FILE
-    if not path.exists():
-        data_dir.mkdir(parents=True, exist_ok=True)
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        with os.fdopen(fd, "w") as handle:
-            handle.write(secrets.token_urlsafe(48))
+    secret, made = local_secret(path)
+    if made:
         log.warning(
             "transparency_secret_generated",
             path=str(path),
             advice="embedded mode only; in production set [plugins.transparency] secret",
         )
-    return path.read_text(encoding="utf-8").strip().encode("utf-8")
+    return secret.encode("utf-8")
