@@ -17,18 +17,17 @@ import signal
 import socket
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 import anyio
-import httpx
 import pytest
 from api_particulier import admin
 from api_particulier.app import create_app
 from api_particulier.cli.common import all_scopes
 from api_particulier.settings import load_settings
+from api_particulier.testing import stop_serving, wait_until_serving
 
 HERE = Path(__file__).parent
 # One key per shape of answer: everything, and a single field or group of each provider.
@@ -98,23 +97,10 @@ def service(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Service]:
     )
     url = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                httpx.get(url + "/api/ping", timeout=1)
-                break
-            except httpx.TransportError:
-                assert process.poll() is None, "the service did not start"
-                assert time.monotonic() < deadline, "the service did not answer"
-                time.sleep(0.05)
+        wait_until_serving(url, process)
         yield Service(url, keys)
     finally:
-        process.send_signal(signal.SIGINT)
-        try:
-            process.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+        stop_serving(process, stop_signal=signal.SIGINT, timeout=20)
 
 
 @pytest.mark.parametrize("key_name", list(KEYS))

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import asyncio
 import os
-import signal
 import subprocess
 import sys
 import time
@@ -25,7 +24,7 @@ from pathlib import Path
 
 import asyncpg
 import httpx
-from api_particulier.testing import RedisServer
+from api_particulier.testing import RedisServer, stop_serving, wait_until_serving
 from api_particulier.testing.redis import free_port
 
 PEPPER = "a-pepper-shared-by-every-host-of-the-deployment-0123"
@@ -122,28 +121,11 @@ def serving(hosts: list[Host]) -> Iterator[Serving]:
             )
             log.close()
             urls.append(f"http://127.0.0.1:{port}")
-        deadline = time.monotonic() + 60
-        for url, process in zip(urls, processes, strict=True):
-            while True:
-                assert process.poll() is None, "a host exited at start"
-                try:
-                    if httpx.get(url + "/api/ping", timeout=1).status_code == 200:
-                        break
-                except httpx.HTTPError:
-                    pass
-                assert time.monotonic() < deadline, "a host did not start"
-                time.sleep(0.05)
+        for url, process, host in zip(urls, processes, hosts, strict=True):
+            wait_until_serving(url, process, log=host.data_dir / "serve.log")
         yield Serving(urls, processes)
     finally:
-        for process in processes:
-            if process.poll() is None:
-                process.send_signal(signal.SIGTERM)  # a clean stop writes the pending rows
-        for process in processes:
-            try:
-                process.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
+        stop_serving(*processes)
 
 
 async def hammer(urls: list[str], key: str, seconds: float) -> list[int]:

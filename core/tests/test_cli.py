@@ -17,6 +17,7 @@ import httpx
 import pytest
 from api_particulier import hookimpl, keys
 from api_particulier.cli import main
+from api_particulier.testing import stop_serving, wait_until_serving
 
 KEY_PATTERN = re.compile(r"apip_[0-9A-Za-z]{49}")
 
@@ -146,24 +147,14 @@ def test_serve_prints_a_working_demo_key(tmp_path: Path) -> None:
                 key = found.group(0)
         assert key is not None, "".join(lines)
         url = f"http://127.0.0.1:{port}"
-        for _ in range(200):
-            try:
-                httpx.get(url + "/api/ping", timeout=1)
-                break
-            except httpx.TransportError:
-                time.sleep(0.05)
+        wait_until_serving(url, process)
         introspect = httpx.get(url + "/api/introspect", headers={"X-Api-Key": key})
         assert introspect.status_code == 200
         assert introspect.json()["name"] == "demo"
         assert introspect.json()["scopes"]
         assert httpx.get(url + "/api/introspect").status_code == 401
     finally:
-        process.send_signal(signal.SIGINT)
-        try:
-            process.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+        stop_serving(process, stop_signal=signal.SIGINT, timeout=20)
         if process.stderr is not None:
             process.stderr.close()
 

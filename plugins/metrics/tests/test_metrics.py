@@ -5,7 +5,6 @@ two-worker service counting each worker once."""
 from __future__ import annotations
 
 import os
-import signal
 import socket
 import subprocess
 import sys
@@ -32,6 +31,8 @@ from api_particulier.testing import (
     UpstreamServer,
     app_client,
     make_settings,
+    stop_serving,
+    wait_until_serving,
 )
 from api_particulier_metrics.plugin import MetricsPlugin
 from prometheus_client.parser import text_string_to_metric_families
@@ -262,24 +263,10 @@ flush_interval = 0.1
     url = f"http://127.0.0.1:{port}"
     try:
         # Generous: two workers importing every plugin on a busy machine.
-        deadline = time.monotonic() + 180
-        while True:
-            assert process.poll() is None, (tmp_path / "serve.log").read_text()
-            try:
-                if httpx.get(url + "/api/ping", timeout=1).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            assert time.monotonic() < deadline, "the service did not start"
-            time.sleep(0.1)
+        wait_until_serving(url, process, timeout=180, log=tmp_path / "serve.log")
         yield url, env, metrics_dir
     finally:
-        process.send_signal(signal.SIGTERM)
-        try:
-            process.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+        stop_serving(process)
 
 
 def test_two_workers_are_each_counted_once(two_workers: tuple[str, dict[str, str], Path]) -> None:

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import asyncio
 import os
-import signal
 import sqlite3
 import subprocess
 import sys
@@ -31,6 +30,7 @@ from api_particulier import admin
 from api_particulier.keys import load_pepper
 from api_particulier.settings import load_settings
 from api_particulier.store import open_stores
+from api_particulier.testing import stop_serving, wait_until_serving
 from api_particulier.testing.redis import RedisServer, free_port
 
 from .model import busiest_window
@@ -123,28 +123,12 @@ def servers(deployment: Deployment, count: int) -> Iterator[list[str]]:
                 )
             )  # fmt: skip
             urls.append(f"http://127.0.0.1:{port}")
-        deadline = time.monotonic() + 30
-        for url, process in zip(urls, processes, strict=True):
-            while True:
-                assert process.poll() is None, "a server exited at start"
-                try:
-                    if httpx.get(url + "/api/ping", timeout=1).status_code == 200:
-                        break
-                except httpx.HTTPError:
-                    pass
-                assert time.monotonic() < deadline, "a server did not start"
-                time.sleep(0.05)
+        for index, (url, process) in enumerate(zip(urls, processes, strict=True)):
+            log_path = deployment.data_dir / f"server-{index}.log"
+            wait_until_serving(url, process, timeout=30, log=log_path)
         yield urls
     finally:
-        for process in processes:
-            if process.poll() is None:
-                process.send_signal(signal.SIGTERM)
-        for process in processes:
-            try:
-                process.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
+        stop_serving(*processes, timeout=15)
         for log in logs:
             log.close()
 

@@ -9,6 +9,9 @@
   temporary directories, on free loopback ports, to stop, kill or pause in a test;
 - :class:`EchoProvider` — a provider whose answers each test sets, to test policies;
 - :func:`check_provider_contract` — the checks every provider plugin must pass;
+- :func:`wait_until_serving`, :func:`stop_serving` — the service started as processes of
+  its own (``api-particulier serve``, several workers or hosts): wait for each to answer,
+  stop each cleanly;
 - :func:`serve_live` — the service on a real loopback port; with Debian's Chromium,
   :func:`assert_images_have_text_alternative` and :func:`save_screenshot` for pages.
 
@@ -56,6 +59,7 @@ from .echo import ALL_ECHO_SCOPES, GOOD_PARAMS, EchoBody, EchoParams, EchoProvid
 from .live import LiveServer, serve_live
 from .postgres import SKIP_REASON as POSTGRES_SKIP_REASON
 from .postgres import PostgresServer, server_binaries, temporary_postgres
+from .processes import stop_serving, wait_until_serving
 from .recording import FakeClock, HookRecorder
 from .redis import BINARY as REDIS_BINARY
 from .redis import SKIP_REASON as REDIS_SKIP_REASON
@@ -90,6 +94,8 @@ __all__ = [
     "run_async",
     "save_screenshot",
     "serve_live",
+    "stop_serving",
+    "wait_until_serving",
 ]
 
 
