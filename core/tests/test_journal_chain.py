@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import asyncpg
+import msgspec
 import pytest
 from api_particulier.chain import GENESIS, Signer, link, public_pem
 from api_particulier.cli import main
@@ -22,6 +23,7 @@ from api_particulier.journal import Journal
 from api_particulier.settings import JournalConfig
 from api_particulier.store import JournalStore
 from api_particulier.store.postgresql import PostgresDatabase, PostgresJournalStore, run_migrations
+from api_particulier.store.scope_sets import scope_set_key
 from api_particulier.store.sqlite import SQLiteJournalStore
 from api_particulier.types import CallRecord
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
@@ -33,6 +35,7 @@ pytestmark = pytest.mark.anyio
 SIGNER = Signer(Ed25519PrivateKey.generate())
 KEY = SIGNER.public_key
 Execute = Callable[..., Awaitable[Any]]
+SCOPES = "dgfip_revenu_fiscal_reference"
 
 
 def record(n: int, time: float | None = None) -> CallRecord:
@@ -46,7 +49,7 @@ def record(n: int, time: float | None = None) -> CallRecord:
         application_id="app-1",
         provider="dgfip",
         subject=f"pseudonym-{n % 3}",
-        scopes="dgfip_revenu_fiscal_reference",
+        scopes=SCOPES,
     )
 
 
@@ -190,7 +193,7 @@ async def test_a_row_inserted_with_the_rest_renumbered_is_named(journal: Journal
     await journal.execute("UPDATE calls SET seq = seq + 1 WHERE seq > 3")
     await journal.execute(
         "INSERT INTO calls (request_id, time, route, status, latency_ms, key_id, "
-        "application_id, provider, cache_hit, subject, scopes, seq, digest) "
+        "application_id, provider, cache_hit, subject, scope_set, seq, digest) "
         "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 4, ?)",
         forged.request_id,
         forged.time,
@@ -202,7 +205,8 @@ async def test_a_row_inserted_with_the_rest_renumbered_is_named(journal: Journal
         forged.provider,
         False,
         forged.subject,
-        forged.scopes,
+        # The same scopes as the rows written before: their set is already stored.
+        scope_set_key(forged.scopes or ""),
         link(previous.digest, 4, forged),
     )
     problem = await journal.problem()
@@ -473,3 +477,63 @@ async def test_a_purge_drops_only_the_months_the_chain_no_longer_needs(postgres_
         verdict = await verify_store(store, KEY, None)
         assert verdict.ok, verdict.problem
         assert (verdict.first_seq, verdict.rows) == (4, 1)
+
+
+async def test_a_changed_scope_set_names_the_first_row_that_uses_it(journal: Journaled) -> None:
+    await journal.write(6)
+    # The scopes' text is kept once per set: rewriting it rewrites every row using it.
+    await journal.execute(
+        "UPDATE journal_scope_sets SET scopes = ? WHERE scopes = ?",
+        "dgfip_revenu_fiscal_reference dgfip_adresse_fiscale_taxation",
+        "dgfip_revenu_fiscal_reference",
+    )
+    problem = await journal.problem()
+    assert problem is not None
+    assert "position 1, request req-1) was changed" in problem
+
+
+async def test_a_journal_with_scopes_in_each_row_upgrades_and_verifies(tmp_path: Path) -> None:
+    import sqlalchemy as sa
+    from alembic import command
+    from api_particulier.chain import rows as chain_rows
+    from api_particulier.store.schema import _config
+
+    path = tmp_path / "journal.sqlite3"
+    records = [record(n) for n in range(1, 5)] + [
+        msgspec.structs.replace(record(5), scopes="dgfip_nombre_parts"),
+        msgspec.structs.replace(record(6), scopes=None),
+    ]
+    written, head = chain_rows(records, (0, GENESIS))
+    assert head is not None
+    columns = (*CallRecord.__struct_fields__, "seq", "digest")
+    engine = sa.create_engine(f"sqlite:///{path}")
+    with engine.connect() as connection:
+        config = _config()
+        config.attributes["connection"] = connection
+        command.upgrade(config, "journal_0002")
+        # Rows as the previous release wrote them: the scopes' text in each.
+        for row in written:
+            connection.execute(
+                sa.text(
+                    f"INSERT INTO calls ({', '.join(columns)}) "  # noqa: S608
+                    f"VALUES ({', '.join(':' + name for name in columns)})"
+                ),
+                dict(zip(columns, row, strict=True)),
+            )
+        connection.execute(
+            sa.text("UPDATE journal_chain SET seq = :seq, digest = :digest WHERE id = 1"),
+            {"seq": head[0], "digest": head[1]},
+        )
+        connection.commit()
+    engine.dispose()
+    async with sqlite_journal(path) as journaled:  # the store upgrades its file
+        assert await journaled.store.calls_between(0.0, 1e12) == records
+        verdict = await verify_store(journaled.store, KEY, None)
+        assert verdict.ok, verdict.problem
+        await journaled.write(2, start=7)
+        assert (await verify_store(journaled.store, KEY, None)).rows == 8
+        sets = await journaled.execute("SELECT key, scopes FROM journal_scope_sets ORDER BY scopes")
+        assert sets == [
+            (scope_set_key("dgfip_nombre_parts"), "dgfip_nombre_parts"),
+            (scope_set_key(SCOPES), SCOPES),
+        ]

@@ -23,6 +23,7 @@ from api_particulier.store.postgresql import (
     PostgresJournalStore,
     run_migrations,
 )
+from api_particulier.store.scope_sets import SELECTED_COLUMNS
 from api_particulier.store.sqlite import SQLiteJournalStore
 from api_particulier.types import CallRecord
 from hypothesis import given, settings
@@ -51,8 +52,10 @@ def record(
 
 def stored_rows(path: Path) -> list[tuple[Any, ...]]:
     with sqlite3.connect(path) as connection:
-        columns = ", ".join(_FIELDS)
-        return connection.execute(f"SELECT {columns} FROM calls ORDER BY time").fetchall()  # noqa: S608
+        # The scopes' text is kept once per set (api_particulier.store.scope_sets).
+        return connection.execute(
+            f"SELECT {SELECTED_COLUMNS} FROM calls ORDER BY time"  # noqa: S608
+        ).fetchall()
 
 
 def as_row(call: CallRecord) -> tuple[Any, ...]:

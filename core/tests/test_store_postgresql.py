@@ -44,7 +44,7 @@ def test_db_status_and_upgrade_through_the_environment(
     status, out, _ = run_cli(capsys, "db", "status")
     assert status == 1
     assert "keys: empty, this release needs keys_0001" in out
-    assert "journal: empty, this release needs journal_0002" in out
+    assert "journal: empty, this release needs journal_0003" in out
     assert "run `api-particulier db upgrade`" in out
 
     # An older schema is refused with one line naming the command, by commands as by serve.
@@ -58,7 +58,7 @@ def test_db_status_and_upgrade_through_the_environment(
     status, out, _ = run_cli(capsys, "db", "upgrade")
     assert status == 0
     assert "keys: empty -> keys_0001" in out
-    assert "journal: empty -> journal_0002" in out
+    assert "journal: empty -> journal_0003" in out
 
     status, out, _ = run_cli(capsys, "db", "status")
     assert status == 0

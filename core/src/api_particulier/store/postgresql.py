@@ -43,6 +43,7 @@ from .schema import (
     states,
     upgrade,
 )
+from .scope_sets import SELECTED_COLUMNS, WRITTEN_FIELDS, keyed
 
 log = structlog.get_logger("api_particulier.store")
 
@@ -68,9 +69,9 @@ _USABLE = (
     "AND k.revoked_at IS NULL AND (k.expires_at IS NULL OR k.expires_at > $2) "
     "AND coalesce((a.body->>'expires_at')::float8 > $2, true)"
 )
-_CALL_FIELDS = CallRecord.__struct_fields__
-_WRITTEN_FIELDS = (*_CALL_FIELDS, "seq", "digest")
-_CHAINED_COLUMNS = f"row_id, seq, digest, {', '.join(_CALL_FIELDS)}"
+_CALL_COLUMNS = SELECTED_COLUMNS
+_WRITTEN_FIELDS = (*WRITTEN_FIELDS, "seq", "digest")
+_CHAINED_COLUMNS = f"row_id, seq, digest, {_CALL_COLUMNS}"
 # See the SQLite store: rows this far past a retention cut find the first position kept.
 _CUT_WINDOW = 3600.0
 if TYPE_CHECKING:
@@ -432,6 +433,13 @@ class PostgresJournalStore:
                 rows, new_head = chain_rows(records, (head["seq"], head["digest"]))
             else:
                 rows, new_head = chain_rows(records, None)
+            rows, scope_sets = keyed(rows)
+            if scope_sets:
+                await c.executemany(
+                    "INSERT INTO journal_scope_sets (key, scopes) VALUES ($1, $2) "
+                    "ON CONFLICT (key) DO NOTHING",
+                    scope_sets,
+                )
             await c.copy_records_to_table("calls", records=rows, columns=_WRITTEN_FIELDS)
             if new_head is not None:
                 await c.execute(
@@ -491,7 +499,7 @@ class PostgresJournalStore:
             return []
         async with self._db.connection() as c:
             rows = await c.fetch(
-                f"SELECT {', '.join(_CALL_FIELDS)} FROM calls "  # noqa: S608
+                f"SELECT {_CALL_COLUMNS} FROM calls "  # noqa: S608
                 "WHERE subject = any($1::text[]) AND time >= $2 "
                 "ORDER BY time DESC, row_id DESC LIMIT $3",
                 list(subjects),
@@ -593,7 +601,7 @@ class PostgresJournalStore:
     async def recent_calls(self, limit: int) -> list[CallRecord]:
         async with self._db.connection() as c:
             rows = await c.fetch(
-                f"SELECT {', '.join(_CALL_FIELDS)} FROM calls "  # noqa: S608
+                f"SELECT {_CALL_COLUMNS} FROM calls "  # noqa: S608
                 "ORDER BY row_id DESC LIMIT $1",
                 limit,
             )
@@ -607,7 +615,7 @@ class PostgresJournalStore:
     async def calls_between(self, start: float, end: float) -> list[CallRecord]:
         async with self._db.connection() as c:
             rows = await c.fetch(
-                f"SELECT {', '.join(_CALL_FIELDS)} FROM calls "  # noqa: S608
+                f"SELECT {_CALL_COLUMNS} FROM calls "  # noqa: S608
                 "WHERE time >= $1 AND time < $2 ORDER BY time, row_id",
                 start,
                 end,

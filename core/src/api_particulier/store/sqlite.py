@@ -32,6 +32,7 @@ from .schema import (
     states,
     upgrade,
 )
+from .scope_sets import SELECTED_COLUMNS, WRITTEN_FIELDS, keyed
 
 T = TypeVar("T")
 
@@ -237,10 +238,11 @@ class SQLiteKeyStore:
         return [key_from_row(row) for row in rows]
 
 
-_CALL_COLUMNS = ", ".join(CallRecord.__struct_fields__)
-# A row as written: the record's fields, then its place in the chain.
-_WRITTEN_COLUMNS = f"{_CALL_COLUMNS}, seq, digest"
-_WRITTEN_COUNT = len(CallRecord.__struct_fields__) + 2
+_CALL_COLUMNS = SELECTED_COLUMNS
+# A row as written: the record's fields (the scopes' key for their text), then its place
+# in the chain.
+_WRITTEN_COLUMNS = f"{', '.join(WRITTEN_FIELDS)}, seq, digest"
+_WRITTEN_COUNT = len(WRITTEN_FIELDS) + 2
 _CALL_VALUES = f"({', '.join('?' for _ in range(_WRITTEN_COUNT))})"
 _INSERT_CALL = f"INSERT INTO calls ({_WRITTEN_COLUMNS}) VALUES {_CALL_VALUES}"  # noqa: S608
 # Rows go in by statements of this many: SQLite releases the GIL once per statement, and a
@@ -253,6 +255,7 @@ _INSERT_CALLS = (
     + ", ".join(_CALL_VALUES for _ in range(_ROWS_PER_STATEMENT))
 )
 _CHAINED_COLUMNS = f"row_id, seq, digest, {_CALL_COLUMNS}"
+_INSERT_SCOPE_SETS = "INSERT OR IGNORE INTO journal_scope_sets (key, scopes) VALUES (?, ?)"
 # Rows whose time is past the retention cut by less than this are enough to find the first
 # position a purge keeps: rows are timed by the hosts that wrote them, in commit order but
 # for their clocks' drift.
@@ -262,12 +265,13 @@ _CUT_WINDOW = 3600.0
 class _Batch:
     """The parameters of one batch's statements, for the chain's head they assumed."""
 
-    __slots__ = ("assumed", "head", "rest", "statements")
+    __slots__ = ("assumed", "head", "rest", "scope_sets", "statements")
 
     def __init__(self, records: Sequence[CallRecord], head: tuple[int, str] | None) -> None:
         # head None: the rows are written outside the chain ([core.journal] chain = false).
         self.assumed = head
-        rows, self.head = chain_rows(records, head)
+        chained, self.head = chain_rows(records, head)
+        rows, self.scope_sets = keyed(chained)
         whole = len(rows) - len(rows) % _ROWS_PER_STATEMENT
         self.statements = [
             tuple(chain.from_iterable(rows[start : start + _ROWS_PER_STATEMENT]))
@@ -290,6 +294,7 @@ def _insert_calls(
             if (seq, digest) != batch.assumed:
                 # Another process wrote since: the chain goes on from its rows.
                 batch = _Batch(records, (seq, digest))
+        connection.executemany(_INSERT_SCOPE_SETS, batch.scope_sets)
         connection.executemany(_INSERT_CALLS, batch.statements)
         connection.executemany(_INSERT_CALL, batch.rest)
         if batch.head is not None:
