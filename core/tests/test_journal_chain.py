@@ -537,3 +537,24 @@ async def test_a_journal_with_scopes_in_each_row_upgrades_and_verifies(tmp_path:
             (scope_set_key("dgfip_nombre_parts"), "dgfip_nombre_parts"),
             (scope_set_key(SCOPES), SCOPES),
         ]
+
+
+async def test_the_scope_sets_go_back_into_the_rows_on_downgrade(tmp_path: Path) -> None:
+    import sqlalchemy as sa
+    from alembic import command
+    from api_particulier.store.schema import _config
+
+    path = tmp_path / "journal.sqlite3"
+    async with sqlite_journal(path) as journaled:
+        await journaled.write(3)
+    engine = sa.create_engine(f"sqlite:///{path}")
+    with engine.connect() as connection:
+        config = _config()
+        config.attributes["connection"] = connection
+        command.downgrade(config, "journal_0002")
+        rows = connection.execute(sa.text("SELECT seq, scopes FROM calls ORDER BY seq")).all()
+        tables = sa.inspect(connection).get_table_names()
+        connection.commit()
+    engine.dispose()
+    assert [tuple(row) for row in rows] == [(1, SCOPES), (2, SCOPES), (3, SCOPES)]
+    assert "journal_scope_sets" not in tables
