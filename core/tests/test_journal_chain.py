@@ -492,48 +492,69 @@ async def test_a_changed_scope_set_names_the_first_row_that_uses_it(journal: Jou
     assert "position 1, request req-1) was changed" in problem
 
 
-async def test_a_journal_with_scopes_in_each_row_upgrades_and_verifies(tmp_path: Path) -> None:
+def _fill_at_journal_0002(connection: Any, records: list[CallRecord]) -> None:
+    """Bring a journal database to journal_0002 and write ``records`` as that release did:
+    chained, the scopes' text in each row."""
     import sqlalchemy as sa
     from alembic import command
     from api_particulier.chain import rows as chain_rows
     from api_particulier.store.schema import _config
 
-    path = tmp_path / "journal.sqlite3"
+    config = _config()
+    config.attributes["connection"] = connection
+    command.upgrade(config, "journal_0002")
+    written, head = chain_rows(records, (0, GENESIS))
+    assert head is not None
+    columns = (*CallRecord.__struct_fields__, "seq", "digest")
+    for row in written:
+        connection.execute(
+            sa.text(
+                f"INSERT INTO calls ({', '.join(columns)}) "  # noqa: S608
+                f"VALUES ({', '.join(':' + name for name in columns)})"
+            ),
+            dict(zip(columns, row, strict=True)),
+        )
+    connection.execute(
+        sa.text("UPDATE journal_chain SET seq = :seq, digest = :digest WHERE id = 1"),
+        {"seq": head[0], "digest": head[1]},
+    )
+    connection.commit()
+
+
+@pytest.mark.parametrize("store", ["sqlite", "postgresql"])
+async def test_a_journal_with_scopes_in_each_row_upgrades_and_verifies(
+    store: str, tmp_path: Path, request: pytest.FixtureRequest
+) -> None:
+    import sqlalchemy as sa
+    from api_particulier.store.postgresql import sqlalchemy_url
+    from sqlalchemy.ext.asyncio import create_async_engine
+
     records = [record(n) for n in range(1, 5)] + [
         msgspec.structs.replace(record(5), scopes="dgfip_nombre_parts"),
         msgspec.structs.replace(record(6), scopes=None),
     ]
-    written, head = chain_rows(records, (0, GENESIS))
-    assert head is not None
-    columns = (*CallRecord.__struct_fields__, "seq", "digest")
-    engine = sa.create_engine(f"sqlite:///{path}")
-    with engine.connect() as connection:
-        config = _config()
-        config.attributes["connection"] = connection
-        command.upgrade(config, "journal_0002")
-        # Rows as the previous release wrote them: the scopes' text in each.
-        for row in written:
-            connection.execute(
-                sa.text(
-                    f"INSERT INTO calls ({', '.join(columns)}) "  # noqa: S608
-                    f"VALUES ({', '.join(':' + name for name in columns)})"
-                ),
-                dict(zip(columns, row, strict=True)),
-            )
-        connection.execute(
-            sa.text("UPDATE journal_chain SET seq = :seq, digest = :digest WHERE id = 1"),
-            {"seq": head[0], "digest": head[1]},
-        )
-        connection.commit()
-    engine.dispose()
-    async with sqlite_journal(path) as journaled:  # the store upgrades its file
+    if store == "sqlite":
+        path = tmp_path / "journal.sqlite3"
+        engine = sa.create_engine(f"sqlite:///{path}")
+        with engine.connect() as connection:
+            _fill_at_journal_0002(connection, records)
+        engine.dispose()
+        opened = sqlite_journal(path)  # the store upgrades its file
+    else:
+        url = request.getfixturevalue("postgres_url")
+        async_engine = create_async_engine(sqlalchemy_url(url), poolclass=sa.NullPool)
+        async with async_engine.connect() as async_connection:
+            await async_connection.run_sync(lambda c: _fill_at_journal_0002(c, records))
+        await async_engine.dispose()
+        opened = postgres_journal(url)  # `db upgrade`, then the store
+    async with opened as journaled:
         assert await journaled.store.calls_between(0.0, 1e12) == records
         verdict = await verify_store(journaled.store, KEY, None)
         assert verdict.ok, verdict.problem
         await journaled.write(2, start=7)
         assert (await verify_store(journaled.store, KEY, None)).rows == 8
         sets = await journaled.execute("SELECT key, scopes FROM journal_scope_sets ORDER BY scopes")
-        assert sets == [
+        assert [tuple(found) for found in sets] == [
             (scope_set_key("dgfip_nombre_parts"), "dgfip_nombre_parts"),
             (scope_set_key(SCOPES), SCOPES),
         ]
