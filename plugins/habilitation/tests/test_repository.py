@@ -117,3 +117,20 @@ async def test_two_instructors_acting_at_once(store: str, tmp_path: Path) -> Non
             events[-1].event.value
             == {"validated": "approve", "refused": "refuse"}[final.state.value]
         )
+
+
+async def test_old_deliveries_are_forgotten_recent_ones_kept(store: str, tmp_path: Path) -> None:
+    from api_particulier_habilitation.repository import DELIVERIES_KEPT
+
+    async with service(settings_for(tmp_path, store)) as c:
+        repository = Repository(c.app.database)
+        assert await repository.claim_delivery("old", 1000.0)
+        await repository.answer_delivery("old", '{"token_id": "a"}')
+        assert await repository.claim_delivery("recent", 1000.0 + DELIVERIES_KEPT - 60)
+        await repository.answer_delivery("recent", "{}")
+        # A retry within the window is recognised.
+        assert not await repository.claim_delivery("recent", 1000.0 + DELIVERIES_KEPT - 30)
+        # The next delivery, past the window of the oldest, forgets it.
+        assert await repository.claim_delivery("new", 1000.0 + DELIVERIES_KEPT + 1)
+        assert await repository.delivery_answer("old") is None
+        assert await repository.delivery_answer("recent") == "{}"

@@ -59,6 +59,9 @@ class Reveal(msgspec.Struct, frozen=True, kw_only=True):
     revealed_at: float | None
 
 
+# How long a DataPass delivery's digest and answer are kept to recognise its retries.
+DELIVERIES_KEPT = 30 * 86400
+
 _REQUEST_COLUMNS = (
     "id, requester_email, state, version, form, snapshot, application_id, datapass_id, "
     "created_at, updated_at"
@@ -418,6 +421,13 @@ class Repository:
     # -- DataPass deliveries ---------------------------------------------------------------
 
     async def claim_delivery(self, digest: str, at: float) -> bool:
+        """Whether the delivery of ``digest`` is this one's to handle (not seen before).
+        Deliveries older than DELIVERIES_KEPT are forgotten on the way: DataPass retries
+        within minutes, and the table would otherwise grow forever."""
+        await self.db.execute(
+            "DELETE FROM habilitation_deliveries WHERE received_at < :before",
+            {"before": at - DELIVERIES_KEPT},
+        )
         claimed = await self.db.execute(
             "INSERT INTO habilitation_deliveries (digest, received_at, answer) "
             "VALUES (:digest, :at, NULL) ON CONFLICT (digest) DO NOTHING",
