@@ -73,14 +73,17 @@ class Service:
 
 @asynccontextmanager
 async def service(
-    tmp_path: Path, *, store: str | None = None, **transparency: Any
+    tmp_path: Path, *, store: str | None = None, redis: str | None = None, **transparency: Any
 ) -> AsyncIterator[Service]:
-    """The service on SQLite in ``tmp_path``, or on the PostgreSQL database ``store``."""
+    """The service on SQLite in ``tmp_path``, or on the PostgreSQL database ``store``; with
+    the deployment's Redis at ``redis`` when given."""
     plugin = TransparencyPlugin()
     cnaf, dgfip = CountingCnaf(), DgfipSandbox()
     if store is not None:
         await run_migrations(store, apply=True)
     core: dict[str, Any] = {"store": store} if store is not None else {}
+    if redis is not None:
+        core["redis"] = {"url": redis}
     settings = make_settings(
         tmp_path,
         enabled=("dgfip", "cnaf", "transparency"),

@@ -210,8 +210,14 @@ async def test_missing_or_invalid_identifiers_are_refused_before_the_provider_is
         assert (svc.cnaf.lookups, svc.dgfip.calls) == (0, 0)
 
 
-async def test_too_many_attempts_are_stopped_before_franceconnect(tmp_path: Path) -> None:
-    async with service(tmp_path, max_attempts=3, attempts_window=60) as svc:
+@pytest.mark.parametrize("counted", ["per process", "across the deployment"])
+async def test_too_many_attempts_are_stopped_before_franceconnect(
+    counted: str, tmp_path: Path, request: pytest.FixtureRequest
+) -> None:
+    redis = None
+    if counted == "across the deployment":
+        redis = request.getfixturevalue("redis_server").url
+    async with service(tmp_path, redis=redis, max_attempts=3, attempts_window=60) as svc:
         token = svc.token(MARIE)
         for _ in range(3):
             answer = await svc.report(token, **MARIE_CAF)
@@ -224,6 +230,15 @@ async def test_too_many_attempts_are_stopped_before_franceconnect(tmp_path: Path
         answer = await svc.report("wrong", **NOTICE)
         assert answer.status_code == 429
         assert (svc.fc.requests, svc.cnaf.lookups) == (asked, looked_up)
+    if redis is not None:
+        from redis.asyncio import Redis
+
+        client = Redis.from_url(redis)
+        try:
+            keys = await client.keys("api-particulier:transparency:attempts:*")
+        finally:
+            await client.aclose()
+        assert len(keys) == 1
 
 
 async def test_the_route_is_in_the_openapi_document(tmp_path: Path) -> None:

@@ -13,7 +13,7 @@ from api_particulier_consent.franceconnect import Introspector
 from api_particulier_consent.simulator import IntrospectionSimulator
 
 from . import openapi
-from .attempts import Attempts
+from .attempts import attempts_counter
 from .config import TransparencyConfig
 from .pseudonym import pseudonym
 from .report import AccessLog
@@ -95,7 +95,7 @@ class TransparencyPlugin:
                 journal=context.journal_store,
                 max_calls=config.max_calls,
             ),
-            Attempts(config.max_attempts, config.attempts_window),
+            attempts_counter(config, context, self._secret),
             self._simulator,
         )
 

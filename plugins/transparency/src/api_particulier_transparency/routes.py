@@ -20,7 +20,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from .answers import NOT_IDENTIFIED, Refusal, json_answer, too_many
-from .attempts import Attempts
+from .attempts import Counter
 from .report import AccessLog
 
 log = structlog.get_logger("api_particulier_transparency")
@@ -47,11 +47,11 @@ class CitizenRoutes:
     def __init__(self) -> None:
         self.pages = Pages(Path(__file__).parent / "templates")
         self._log: AccessLog | None = None
-        self._attempts: Attempts | None = None
+        self._attempts: Counter | None = None
         self._sandbox: IntrospectionSimulator | None = None
 
     def attach(
-        self, access_log: AccessLog, attempts: Attempts, sandbox: IntrospectionSimulator | None
+        self, access_log: AccessLog, attempts: Counter, sandbox: IntrospectionSimulator | None
     ) -> None:
         self._log, self._attempts, self._sandbox = access_log, attempts, sandbox
 
@@ -78,7 +78,7 @@ class CitizenRoutes:
             # Refused before it counts: nothing is asked of anyone for it.
             raise Refusal(NOT_IDENTIFIED)
         address = request.client.host if request.client else "unknown"
-        wait = attempts.admit(address)
+        wait = await attempts.admit(address)
         if wait is not None:
             log.info("citizen_attempts_exceeded")
             raise Refusal(too_many(wait))
