@@ -26,6 +26,7 @@ from .errors import (
 from .faults import Faults
 from .local_secret import local_secret
 from .markers import hookimpl
+from .openapi import openapi_error, openapi_schema
 from .pages import Pages
 from .responses import denial_response
 from .settings import Secret
@@ -83,4 +84,6 @@ __all__ = [
     "hookimpl",
     "is_valid_siret",
     "local_secret",
+    "openapi_error",
+    "openapi_schema",
 ]

@@ -42,11 +42,29 @@ _REQUEST_ID_HEADER = {
 
 
 def _error(status: int) -> dict[str, Any]:
+    return openapi_error(_STATUS_TEXT.get(status, "Error"))
+
+
+def openapi_error(description: str) -> dict[str, Any]:
+    """For a plugin's own route in the OpenAPI document (``amend_openapi``): a response
+    whose body is the contract's error body, with its ``X-Request-Id``."""
     return {
-        "description": _STATUS_TEXT.get(status, "Error"),
+        "description": description,
         "headers": _REQUEST_ID_HEADER,
         "content": {"application/json": {"schema": {"$ref": _REF.format(name="Error")}}},
     }
+
+
+def openapi_schema(document: dict[str, Any], kind: type, *, prefix: str) -> dict[str, Any]:
+    """For a plugin's own route: add the JSON Schema of ``kind`` (a msgspec Struct) and of
+    the types it refers to to ``document``'s components, each name prefixed by ``prefix``
+    (so that two plugins' types never collide), and return the reference to use in a
+    response's content."""
+    template = _REF.format(name=prefix + "{name}")
+    (schema,), components = msgspec.json.schema_components([kind], ref_template=template)
+    schemas = document.setdefault("components", {}).setdefault("schemas", {})
+    schemas.update({prefix + name: value for name, value in components.items()})
+    return schema
 
 
 def _ok(description: str, schema: dict[str, Any]) -> dict[str, Any]:

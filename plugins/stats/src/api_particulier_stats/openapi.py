@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-import msgspec
+from api_particulier import openapi_error, openapi_schema
 
 from .daily import Daily
 
@@ -12,12 +12,7 @@ PREFIX = "StatsDaily"
 
 
 def document_daily(document: dict[str, Any], max_days: int) -> None:
-    (schema,), components = msgspec.json.schema_components(
-        [Daily], ref_template="#/components/schemas/" + PREFIX + "{name}"
-    )
-    schemas = document.setdefault("components", {}).setdefault("schemas", {})
-    schemas.update({PREFIX + name: value for name, value in components.items()})
-    error = {"$ref": "#/components/schemas/Error"} if "Error" in schemas else {"type": "object"}
+    schema = openapi_schema(document, Daily, prefix=PREFIX)
     document.setdefault("paths", {})["/api/stats/daily"] = {
         "get": {
             "summary": "Successful data calls per day and per provider",
@@ -45,14 +40,8 @@ def document_daily(document: dict[str, Any], max_days: int) -> None:
                     "description": "The figures",
                     "content": {"application/json": {"schema": schema}},
                 },
-                "400": {
-                    "description": "days is not a number of days",
-                    "content": {"application/json": {"schema": error}},
-                },
-                "503": {
-                    "description": "The store is not available",
-                    "content": {"application/json": {"schema": error}},
-                },
+                "400": openapi_error("days is not a number of days"),
+                "503": openapi_error("The store is not available"),
             },
         }
     }

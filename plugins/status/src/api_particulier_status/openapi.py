@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-import msgspec
+from api_particulier import openapi_error, openapi_schema
 
 from .report import Report
 
@@ -12,12 +12,7 @@ PREFIX = "Status"
 
 
 def document_status(document: dict[str, Any]) -> None:
-    (schema,), components = msgspec.json.schema_components(
-        [Report], ref_template="#/components/schemas/" + PREFIX + "{name}"
-    )
-    schemas = document.setdefault("components", {}).setdefault("schemas", {})
-    schemas.update({PREFIX + name: value for name, value in components.items()})
-    error = {"$ref": "#/components/schemas/Error"} if "Error" in schemas else {"type": "object"}
+    schema = openapi_schema(document, Report, prefix=PREFIX)
     document.setdefault("paths", {})["/api/status"] = {
         "get": {
             "summary": "Each provider's state, uptime over 24 h / 30 d / 90 d and incidents",
@@ -28,10 +23,7 @@ def document_status(document: dict[str, Any]) -> None:
                     "description": "The status",
                     "content": {"application/json": {"schema": schema}},
                 },
-                "503": {
-                    "description": "The store is not available",
-                    "content": {"application/json": {"schema": error}},
-                },
+                "503": openapi_error("The store is not available"),
             },
         }
     }

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from api_particulier import openapi_error
+
 from .routes import ACCESS_LOG_PATH
 
 
@@ -14,13 +16,6 @@ def _identifier(name: str, description: str, pattern: str) -> dict[str, Any]:
         "required": False,
         "description": description,
         "schema": {"type": "string", "pattern": pattern},
-    }
-
-
-def _error(description: str) -> dict[str, Any]:
-    return {
-        "description": description,
-        "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}},
     }
 
 
@@ -94,10 +89,10 @@ def amend(document: dict[str, Any]) -> None:
                         }
                     },
                 },
-                "400": _error("No identifier, or an invalid one"),
-                "401": _error("Not identified: token, or identifiers not the holder's"),
-                "429": _error("Too many attempts (Retry-After)"),
-                "503": _error("FranceConnect or the provider could not answer"),
+                "400": openapi_error("No identifier, or an invalid one"),
+                "401": openapi_error("Not identified: token, or identifiers not the holder's"),
+                "429": openapi_error("Too many attempts (Retry-After)"),
+                "503": openapi_error("FranceConnect or the provider could not answer"),
             },
         }
     }
