@@ -28,7 +28,7 @@ from .local_secret import local_secret
 from .markers import hookimpl
 from .openapi import openapi_error, openapi_schema
 from .pages import Pages
-from .responses import denial_response
+from .responses import denial_response, json_response
 from .settings import Secret
 from .siret import is_valid_siret
 from .store import Application, JournalStore, KeyStore, StoreDatabase, StoreUnavailable
@@ -83,6 +83,7 @@ __all__ = [
     "denial_response",
     "hookimpl",
     "is_valid_siret",
+    "json_response",
     "local_secret",
     "openapi_error",
     "openapi_schema",

@@ -96,6 +96,8 @@ class JSONBytesResponse(Response):
 def json_response(
     content: Any, status: int = 200, headers: Mapping[str, str] | None = None
 ) -> Response:
+    """A JSON answer, for a plugin's own route as for the core's: ``content`` encoded by
+    msgspec (bytes are sent as they are), ``application/json; charset=utf-8``."""
     return JSONBytesResponse(content, status_code=status, headers=headers)
 
 

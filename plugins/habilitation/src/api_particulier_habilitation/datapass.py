@@ -17,7 +17,7 @@ import time
 from typing import Any
 
 import msgspec
-from api_particulier import Denial, Secret, denial_response
+from api_particulier import Denial, Secret, denial_response, json_response
 from starlette.requests import Request
 from starlette.responses import Response
 
@@ -54,9 +54,6 @@ class Delivery(msgspec.Struct, kw_only=True):
     model_type: str = ""
     data: AuthorizationRequest
 
-
-# The webhook's success answers; its refusals are the contract's error bodies.
-_JSON = "application/json; charset=utf-8"
 
 TOO_LARGE = Denial(
     status=413,
@@ -161,7 +158,7 @@ class DataPassWebhook:
         except msgspec.DecodeError:
             return denial_response(MALFORMED)
         if isinstance(raw, dict) and raw.get("test") is True:
-            return Response(b"{}", media_type=_JSON)
+            return json_response(b"{}")
         try:
             delivery = msgspec.convert(raw, Delivery)
         except msgspec.ValidationError:
@@ -172,7 +169,7 @@ class DataPassWebhook:
             if answer is None:  # the first copy is still being handled
                 return denial_response(IN_PROGRESS)
             self.workflow.log.info("datapass_delivery_replayed", action=delivery.event)
-            return Response(answer, media_type=_JSON)
+            return json_response(answer.encode("utf-8"))
         try:
             answer_body = await self._handle(delivery)
         except NotAllowed:
@@ -183,7 +180,7 @@ class DataPassWebhook:
             raise
         encoded = msgspec.json.encode(answer_body).decode()
         await self.repository.answer_delivery(digest, encoded)
-        return Response(encoded, media_type=_JSON)
+        return json_response(encoded.encode("utf-8"))
 
     async def _handle(self, delivery: Delivery) -> dict[str, Any]:
         datapass_id = str(delivery.data.id)

@@ -12,7 +12,6 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-import msgspec
 from api_particulier import (
     Denial,
     JournalStore,
@@ -21,6 +20,7 @@ from api_particulier import (
     WebRoute,
     denial_response,
     hookimpl,
+    json_response,
 )
 from starlette.requests import Request
 from starlette.responses import Response
@@ -31,7 +31,6 @@ from .daily import Daily, daily, first_day, since_timestamp
 from .openapi import document_daily
 
 PAGE_DAYS = 30
-_encode = msgspec.json.Encoder().encode
 pages = Pages(Path(__file__).parent / "templates")
 
 
@@ -98,10 +97,8 @@ class StatsPlugin:
             )
         # A store outage (StoreUnavailable) answers the core's 503 service_unavailable.
         answer = await self.figures(days)
-        return Response(
-            _encode(answer),
-            media_type="application/json; charset=utf-8",
-            headers={"cache-control": f"public, max-age={int(self.config.cache_ttl)}"},
+        return json_response(
+            answer, headers={"cache-control": f"public, max-age={int(self.config.cache_ttl)}"}
         )
 
     async def page(self, request: Request) -> Response:

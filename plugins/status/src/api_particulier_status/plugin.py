@@ -15,8 +15,14 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-import msgspec
-from api_particulier import Pages, PluginContext, StoreUnavailable, WebRoute, hookimpl
+from api_particulier import (
+    Pages,
+    PluginContext,
+    StoreUnavailable,
+    WebRoute,
+    hookimpl,
+    json_response,
+)
 from starlette.requests import Request
 from starlette.responses import Response
 
@@ -27,7 +33,6 @@ from .page import page_context
 from .prober import Probe, Prober
 from .report import Report, build_report
 
-_encode = msgspec.json.Encoder().encode
 pages = Pages(Path(__file__).parent / "templates")
 
 
@@ -117,11 +122,7 @@ class StatusPlugin:
     async def status_endpoint(self, request: Request) -> Response:
         # A store outage (StoreUnavailable) answers the core's 503 service_unavailable.
         report = await self.report()
-        return Response(
-            _encode(report),
-            media_type="application/json; charset=utf-8",
-            headers={"cache-control": "public, max-age=10"},
-        )
+        return json_response(report, headers={"cache-control": "public, max-age=10"})
 
     async def page(self, request: Request) -> Response:
         report = await self.report()

@@ -3,10 +3,7 @@ whether any call exists."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-
-import msgspec
-from api_particulier import Denial, denial_response
+from api_particulier import Denial, denial_response, json_response
 from starlette.responses import Response
 
 # Nothing the citizen's routes answer may be kept by a cache on the way.
@@ -24,12 +21,8 @@ class Refusal(Exception):
         return denial_response(self.denial, _NO_STORE)
 
 
-def json_answer(body: object, headers: Mapping[str, str] | None = None) -> Response:
-    return Response(
-        msgspec.json.encode(body),
-        media_type="application/json; charset=utf-8",
-        headers={**_NO_STORE, **(headers or {})},
-    )
+def json_answer(body: object) -> Response:
+    return json_response(body, headers=_NO_STORE)
 
 
 # One answer for a wrong, expired or foreign token and for identifiers that are not the
