@@ -13,6 +13,8 @@ from typing import TYPE_CHECKING, Any
 
 import msgspec
 
+from .params import FieldRule, ParamsValidator
+
 if TYPE_CHECKING:
     from starlette.requests import Request
     from starlette.types import Message, Receive, Scope
@@ -187,12 +189,15 @@ class ProviderRoute:
     def checked_query(self, given: Mapping[str, str]) -> dict[str, str] | None:
         """Every parameter of the route, from ``given``, checked and normalised as
         :meth:`citizen_identifiers` does; None when one is missing or invalid."""
-        return self._checked(given, [f.encode_name for f in msgspec.structs.fields(self.params)])
+        return self._checked(given, list(self._param_rules))
+
+    @cached_property
+    def _param_rules(self) -> dict[str, FieldRule]:
+        """The route's parameter rules by query name, in declaration order."""
+        return {rule.name: rule for rule in ParamsValidator(self.params).rules}
 
     def _checked(self, given: Mapping[str, str], names: Sequence[str]) -> dict[str, str] | None:
-        from .params import ParamsValidator
-
-        rules = {rule.name: rule for rule in ParamsValidator(self.params).rules}
+        rules = self._param_rules
         found = {}
         for query in names:
             value = given.get(query)
