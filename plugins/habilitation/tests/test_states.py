@@ -21,7 +21,8 @@ ALLOWED = {
     (Event.request_changes, Role.instructor): {State.submitted},
     (Event.refuse, Role.instructor): {State.submitted, State.changes_requested},
     (Event.approve, Role.instructor): {State.submitted},
-    (Event.revoke, Role.instructor): {State.validated},
+    # Keys can always be revoked; the workflow refuses a request that never had any.
+    (Event.revoke, Role.instructor): set(State) - {State.revoked},
     (Event.archive, Role.requester): {State.draft, State.changes_requested},
     (Event.archive, Role.instructor): set(State) - {State.validated, State.archived},
     (Event.reopen, Role.requester): {State.validated},
@@ -53,13 +54,29 @@ def test_any_sequence_follows_the_table(sequence: list[tuple[Event, Role]]) -> N
         if event is Event.message:
             assert state is before
         approved = approved or state is State.validated
-        # Nothing leaves an archived request; nothing but the instructors validates.
-        assert before is not State.archived or event is Event.message
+        # Nothing but a revocation leaves an archived request; nothing but the
+        # instructors validates.
+        assert before is not State.archived or event in (Event.message, Event.revoke)
         if state is State.validated and before is not State.validated:
             assert event is Event.approve and role is Role.instructor
-    # A revoked request was validated first.
-    if state is State.revoked:
-        assert approved
+
+
+@given(attempts)
+def test_a_requester_only_writes_on_a_datapass_request(
+    sequence: list[tuple[Event, Role]],
+) -> None:
+    """A request instructed in DataPass changes there: its requester may only write."""
+    for event, role in sequence:
+        for state in State:
+            if role is Role.requester and event is not Event.message:
+                with pytest.raises(NotAllowed):
+                    next_state(state, event, role, from_datapass=True)
+            else:
+                try:
+                    expected = next_state(state, event, role)
+                except NotAllowed:
+                    continue
+                assert next_state(state, event, role, from_datapass=True) is expected
 
 
 def test_every_event_has_a_rule_and_the_instructors_never_submit() -> None:

@@ -14,10 +14,11 @@ from __future__ import annotations
 import hashlib
 import hmac
 import time
-from typing import Any
+from typing import Annotated, Any
 
 import msgspec
 from api_particulier import Denial, Secret, denial_response, json_response
+from msgspec import Meta
 from starlette.requests import Request
 from starlette.responses import Response
 
@@ -42,7 +43,9 @@ class Applicant(msgspec.Struct, kw_only=True):
 
 
 class AuthorizationRequest(msgspec.Struct, kw_only=True):
-    id: int | str
+    # DataPass numbers its requests; a text id is accepted in the characters of a local
+    # request number, short enough that ``dp-<id>`` stays one.
+    id: Annotated[int, Meta(ge=0)] | Annotated[str, Meta(pattern=r"^[A-Za-z0-9_-]{1,61}$")]
     organization: Organization = msgspec.field(default_factory=Organization)
     applicant: Applicant = msgspec.field(default_factory=Applicant)
     data: dict[str, Any] = msgspec.field(default_factory=dict)
@@ -85,6 +88,12 @@ NOT_ALLOWED = Denial(
     reason="The authorization cannot change from its current state",
     message="L'habilitation ne peut pas changer depuis son état actuel",
 )
+
+
+def datapass_request_id(datapass_id: str) -> str:
+    """The local number of DataPass's request ``datapass_id``; no other request is numbered
+    with the ``dp-`` prefix."""
+    return f"dp-{datapass_id}"
 
 
 def signature(secret: str, body: bytes) -> str:
@@ -191,26 +200,35 @@ class DataPassWebhook:
             return {"token_id": application_id}
         if delivery.event == "revoke":
             existing = await self.repository.by_datapass(datapass_id)
-            if existing is not None and existing.state is State.validated:
-                await self.workflow.act(
-                    existing, Event.revoke, Role.system, ACTOR, message="Révoquée dans DataPass"
-                )
-                log.info("datapass_revoked")
+            if existing is None or existing.state is State.revoked:
+                return {}  # nothing was ever approved here, or it is revoked already
+            if existing.application_id is None:
+                raise NotAllowed("nothing approved to revoke")
+            # Whatever happened to the request since its approval (reopened, archived),
+            # DataPass's revocation revokes its keys.
+            await self.workflow.act(
+                existing, Event.revoke, Role.system, ACTOR, message="Révoquée dans DataPass"
+            )
+            log.info("datapass_revoked")
             return {}
         log.info("datapass_event_ignored")
         return {}
 
     async def _approve(self, data: AuthorizationRequest, datapass_id: str) -> str:
         form = form_of(data)
-        requester = data.applicant.email or form.technical.email
+        # Signing in lower-cases addresses: the applicant must find their request.
+        requester = (data.applicant.email or form.technical.email).strip().lower()
         request = await self.repository.by_datapass(datapass_id)
         if request is None:
-            request_id = f"dp-{datapass_id}"[:64]
+            request_id = datapass_request_id(datapass_id)
             await self.repository.create(
                 request_id, requester, form, time.time(), role=Role.system, datapass_id=datapass_id
             )
             request = await self.repository.get(request_id)
-        assert request is not None
+            if request is None or request.datapass_id != datapass_id:
+                # The number is another request's: never approve what DataPass did not see.
+                self.workflow.log.warning("datapass_request_number_taken", datapass_id=datapass_id)
+                raise NotAllowed("the request number is taken")
         if request.state is State.validated:
             request = await self.workflow.act(request, Event.reopen, Role.system, ACTOR)
         if request.state in EDITABLE:

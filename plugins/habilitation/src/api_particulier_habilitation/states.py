@@ -86,7 +86,10 @@ RULES: dict[Event, Rule] = {
         frozenset({State.submitted, State.changes_requested}), State.refused, _INSTRUCTING
     ),
     Event.approve: Rule(frozenset({State.submitted}), State.validated, _INSTRUCTING),
-    Event.revoke: Rule(frozenset({State.validated}), State.revoked, _INSTRUCTING),
+    # From any state a request holding an application's keys may be in (reopened for an
+    # update, then archived or refused): a key can always be revoked. The workflow
+    # refuses a request that never had an application.
+    Event.revoke: Rule(_ANY_STATE - {State.revoked}, State.revoked, _INSTRUCTING),
     Event.archive: Rule(
         frozenset(
             {State.draft, State.submitted, State.changes_requested, State.refused, State.revoked}
@@ -101,8 +104,10 @@ RULES: dict[Event, Rule] = {
 }
 # A requester archives only what is not being instructed (DataPass: draft, changes asked).
 _REQUESTER_ARCHIVES = frozenset({State.draft, State.changes_requested})
-# What a requester may still edit.
+# What a requester may still edit (a request of their own, not one of DataPass's).
 EDITABLE = frozenset({State.draft, State.changes_requested})
+# What a requester may do on a request instructed in DataPass: DataPass is where it changes.
+_REQUESTER_ON_DATAPASS = frozenset({Event.message})
 
 
 class NotAllowed(Exception):
@@ -113,13 +118,16 @@ class NotAllowed(Exception):
         self.message = message
 
 
-def next_state(state: State, event: Event, role: Role) -> State:
-    """The state after ``event`` fired by ``role`` in ``state``, or :class:`NotAllowed`."""
+def next_state(state: State, event: Event, role: Role, *, from_datapass: bool = False) -> State:
+    """The state after ``event`` fired by ``role`` in ``state``, or :class:`NotAllowed`;
+    ``from_datapass``: the request is one of DataPass's."""
     rule = RULES.get(event)
     if rule is None:
         raise NotAllowed("Cette action n'existe pas.")
     if role not in rule.roles:
         raise NotAllowed("Vous n'avez pas le droit d'effectuer cette action.")
+    if from_datapass and role is Role.requester and event not in _REQUESTER_ON_DATAPASS:
+        raise NotAllowed("Cette demande est instruite dans DataPass : modifiez-la dans DataPass.")
     allowed = rule.sources
     if event is Event.archive and role is Role.requester:
         allowed = _REQUESTER_ARCHIVES

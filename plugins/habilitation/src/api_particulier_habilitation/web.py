@@ -42,7 +42,10 @@ from .workflow import AlreadyDone, Invalid, Workflow
 MAX_PDF = 10 * 1024 * 1024
 # A request body: the PDF and the form's text, with room for the multipart framing.
 MAX_BODY = MAX_PDF + 512 * 1024
+# A request's number in a URL: one a new request's page gives, or DataPass's ``dp-<id>``.
 _REQUEST_ID = re.compile(r"[A-Za-z0-9_-]{1,64}", re.ASCII)
+# The number a new request's page gives (12 hex digits): never DataPass's ``dp-<id>``.
+_NEW_REQUEST_ID = re.compile(r"[0-9a-f]{12}", re.ASCII)
 _SAFE_NEXT = re.compile(r"/habilitation(/[A-Za-z0-9_\-/]*)?(\?[A-Za-z0-9_=&\-]*)?", re.ASCII)
 
 PROFILE_CHOICES = {
@@ -372,7 +375,7 @@ class Site:
         if session.email is None:
             return self._to_sign_in(session, request)
         request_id = str(data.get("request_id", ""))
-        if not _REQUEST_ID.fullmatch(request_id):
+        if not _NEW_REQUEST_ID.fullmatch(request_id):
             return await self.notice(
                 request,
                 session,
@@ -421,7 +424,7 @@ class Site:
         document: tuple[str, bytes] | None = None,
     ) -> Response:
         """Save the form of an editable request, then submit it when asked."""
-        if record.state not in EDITABLE:
+        if not _editable(record):
             if data.get("action") == "soumettre" and record.state is State.submitted:
                 # The same submission sent twice (a double click): nothing more to do.
                 return await self._show(request, session, record, info=AlreadyDone().message)
@@ -543,7 +546,7 @@ class Site:
                 "events": await self.repository.events(record.id),
                 "documents": await self.repository.documents(record.id),
                 "catalogue": self.catalogue,
-                "editable": record.state in EDITABLE,
+                "editable": _editable(record),
                 "key_pending": key_pending,
                 "key_shown": reveal is not None and reveal.revealed_at is not None,
             },
@@ -871,3 +874,8 @@ def when(timestamp: float | None) -> str:
         return ""
     moment = datetime.datetime.fromtimestamp(timestamp, tz=datetime.UTC)
     return moment.strftime("%d/%m/%Y à %H:%M UTC")
+
+
+def _editable(record: RequestRecord) -> bool:
+    """Whether the requester may edit ``record``: DataPass's requests change in DataPass."""
+    return record.state in EDITABLE and record.datapass_id is None

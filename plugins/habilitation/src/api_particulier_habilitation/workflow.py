@@ -92,7 +92,11 @@ class Workflow:
         with fields to correct."""
         if version is not None and version != request.version:
             raise AlreadyDone
-        target = next_state(request.state, event, role)
+        target = next_state(
+            request.state, event, role, from_datapass=request.datapass_id is not None
+        )
+        if event is Event.revoke and request.application_id is None:
+            raise NotAllowed("Aucune habilitation n'a été délivrée pour cette demande.")
         message = (message or "").strip() or None
         if event in _NEEDS_MESSAGE and not message:
             raise NotAllowed(_NEEDS_MESSAGE[event])
