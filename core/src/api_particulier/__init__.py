@@ -8,6 +8,7 @@ from __future__ import annotations
 
 __version__ = "0.1.0"
 
+from .bodies import read_body, read_form
 from .commands import CommandContext, Stores
 from .context import PluginContext
 from .credentials import Credentials, IssuedSecret
@@ -87,4 +88,6 @@ __all__ = [
     "local_secret",
     "openapi_error",
     "openapi_schema",
+    "read_body",
+    "read_form",
 ]

@@ -36,9 +36,11 @@ from .plugins import build_manager, installed_plugins, load_enabled
 from .providers import check_paths, collect_providers, collect_web_routes
 from .redis_client import close_redis, open_redis
 from .responses import (
+    BAD_REQUEST,
     INTERNAL_ERROR,
     METHOD_NOT_ALLOWED,
     NOT_FOUND,
+    PAYLOAD_TOO_LARGE,
     SERVICE_UNAVAILABLE,
     STORE_UNAVAILABLE,
     error_response,
@@ -488,6 +490,11 @@ async def _http_error(request: Request, exc: Exception) -> Response:
         return error_response(METHOD_NOT_ALLOWED, 405, headers)
     if exc.status_code == 404:
         return error_response(NOT_FOUND, 404, headers)
+    if exc.status_code == 413:
+        return error_response(PAYLOAD_TOO_LARGE, 413, headers)
+    if exc.status_code == 400:
+        # A request the route could not read (a malformed form): the caller's to fix.
+        return error_response(BAD_REQUEST, 400, headers)
     return error_response(INTERNAL_ERROR, 500, headers)
 
 

@@ -137,6 +137,16 @@ METHOD_NOT_ALLOWED = ErrorBody(
     reason="This route does not accept this HTTP method",
     message="Cette méthode HTTP n'est pas acceptée sur cette ressource",
 )
+BAD_REQUEST = ErrorBody(
+    error="bad_request",
+    reason="The request body cannot be read",
+    message="Le contenu de la requête est invalide",
+)
+PAYLOAD_TOO_LARGE = ErrorBody(
+    error="payload_too_large",
+    reason="The request body is too large",
+    message="Le contenu de la requête est trop grand",
+)
 STORE_UNAVAILABLE = ErrorBody(
     error="service_unavailable",
     reason="The store is not available",

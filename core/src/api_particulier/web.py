@@ -21,6 +21,7 @@ from starlette.routing import BaseRoute, Mount, Route, request_response
 from starlette.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from .bodies import close_forms
 from .responses import INTERNAL_ERROR, STORE_UNAVAILABLE, error_response, request_id
 from .store.base import StoreUnavailable
 
@@ -117,7 +118,10 @@ class _Guarded:
             await send(message)
 
         try:
-            await self.app(scope, receive, send_with_id)
+            try:
+                await self.app(scope, receive, send_with_id)
+            finally:
+                await close_forms(scope)
         except HTTPException:
             raise  # the application's handler answers it with the error body
         except StoreUnavailable:

@@ -217,3 +217,31 @@ async def test_a_link_from_datapass_is_shown_as_a_link_only_when_it_is_one(
         assert page.status_code == 200
         assert "javascript:alert(1)" in page.text
         assert 'href="javascript:' not in page.text
+
+
+async def test_a_body_past_the_bound_is_refused_as_it_arrives(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Chunked, a body says no length: it is refused once it passes the bound, before any
+    signature is checked, and the pages' forms likewise."""
+    monkeypatch.setenv("TEST_DATAPASS_SECRET", SECRET)
+    settings = settings_for(tmp_path, datapass_secret={"env": "TEST_DATAPASS_SECRET"})
+
+    async def chunks(total: int) -> Any:
+        for _ in range(total // 65536):
+            yield b"x" * 65536
+
+    async with service(settings) as c:
+        refused = await c.http.post(
+            "/api/datapass/webhook",
+            content=chunks(64 * 1024 * 1024),
+            headers={"content-type": "application/json"},
+        )
+        assert refused.status_code == 413
+        assert refused.json()["error"] == "payload_too_large"
+        page = await c.http.post(
+            "/habilitation/connexion",
+            content=chunks(64 * 1024 * 1024),
+            headers={"content-type": "application/x-www-form-urlencoded"},
+        )
+        assert page.status_code == 413

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import datetime
 
-from api_particulier_habilitation.form import RequestForm, problems, read_form
+from api_particulier_habilitation.form import RequestForm, problems, request_form
 from starlette.datastructures import FormData, UploadFile
 
 from .support import filled
@@ -20,7 +20,7 @@ def form_of(fields: dict[str, object]) -> RequestForm:
         for one in value if isinstance(value, list) else [value]:
             items.append((name, str(one)))
     data = FormData(items)
-    return read_form(data, data.getlist)
+    return request_form(data, data.getlist)
 
 
 def check(form: RequestForm, *, complete: bool = True) -> dict[str, str]:

@@ -32,7 +32,7 @@ from .denials import EvidenceRefused, Invalid
 log = structlog.get_logger("api_particulier_consent.franceconnect")
 
 # RFC 6750 b64token; anything else never reaches the introspection endpoint.
-_TOKEN = re.compile(r"^[A-Za-z0-9\-._~+/]{1,4096}=*$")
+_TOKEN = re.compile(r"[A-Za-z0-9\-._~+/]{1,4096}={0,2}", re.ASCII)
 # Inactive answers are final (a token never becomes active again) but kept briefly, so a
 # stale token retried in a loop does not hammer the endpoint.
 _NEGATIVE_TTL = 60.0
@@ -85,7 +85,9 @@ def token_digest(token: str) -> str:
 
 
 def well_formed(token: str) -> bool:
-    return bool(_TOKEN.match(token))
+    """Whether ``token`` has a bearer token's shape (RFC 6750's b64token, 4 KiB at most,
+    two padding characters at most): anything else is refused before anyone is asked."""
+    return _TOKEN.fullmatch(token) is not None
 
 
 class Introspector:

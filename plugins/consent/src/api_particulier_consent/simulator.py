@@ -26,6 +26,9 @@ from types import TracebackType
 import msgspec
 from aiohttp import web
 
+# Tokens held at most: a running sandbox must not grow with every token it hands out.
+MAX_TOKENS = 10_000
+
 
 @dataclass
 class IssuedToken:
@@ -60,6 +63,8 @@ class IntrospectionSimulator:
         client_id: str = "fc-client",
         identity: Mapping[str, str] | None = None,
     ) -> str:
+        if len(self.tokens) >= MAX_TOKENS:
+            self._forget_dead()
         token = secrets.token_urlsafe(32)
         self.tokens[token] = IssuedToken(
             scopes=tuple(scopes),
@@ -68,6 +73,15 @@ class IntrospectionSimulator:
             identity=dict(identity) if identity is not None else None,
         )
         return token
+
+    def _forget_dead(self) -> None:
+        """Drop expired and revoked tokens; past the bound still, the oldest (the embedded
+        mode's page issues one per click, to anyone)."""
+        now = self.clock()
+        for token in [t for t, i in self.tokens.items() if i.revoked or i.expires_at <= now]:
+            del self.tokens[token]
+        while len(self.tokens) >= MAX_TOKENS:
+            del self.tokens[next(iter(self.tokens))]
 
     def revoke(self, token: str) -> None:
         self.tokens[token].revoked = True

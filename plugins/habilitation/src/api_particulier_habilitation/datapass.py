@@ -17,8 +17,9 @@ import time
 from typing import Annotated, Any
 
 import msgspec
-from api_particulier import Denial, Secret, denial_response, json_response
+from api_particulier import Denial, Secret, denial_response, json_response, read_body
 from msgspec import Meta
+from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import Response
 
@@ -148,13 +149,9 @@ class DataPassWebhook:
         self.secret = secret
 
     async def __call__(self, request: Request) -> Response:
-        length = request.headers.get("content-length")
-        if length is not None and (
-            not (length.isascii() and length.isdigit()) or int(length) > MAX_BODY
-        ):
-            return denial_response(TOO_LARGE)
-        body = await request.body()
-        if len(body) > MAX_BODY:
+        try:
+            body = await read_body(request, MAX_BODY)
+        except HTTPException:
             return denial_response(TOO_LARGE)
         given = request.headers.get("x-hub-signature-256", "")
         if self.secret is None or not hmac.compare_digest(

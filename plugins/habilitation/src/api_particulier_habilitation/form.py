@@ -97,7 +97,7 @@ _LIMITS = {
 }
 
 
-def read_form(data: Mapping[str, Any], getlist: Callable[[str], list[Any]]) -> RequestForm:
+def request_form(data: Mapping[str, Any], getlist: Callable[[str], list[Any]]) -> RequestForm:
     """The form as submitted (``data`` a page's fields); nothing checked yet."""
 
     def text(name: str) -> str:

@@ -18,8 +18,9 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
-from api_particulier import Pages, WebRoute
+from api_particulier import Pages, WebRoute, read_form
 from starlette.datastructures import FormData, UploadFile
+from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
@@ -32,7 +33,7 @@ from .form import (
     VOLUMES,
     RequestForm,
     problems,
-    read_form,
+    request_form,
 )
 from .repository import Repository, RequestRecord
 from .sessions import LINK_TTL, Session, Sessions, new_token, token_hash
@@ -190,11 +191,16 @@ class Site:
         return self.sessions.store(session, RedirectResponse(path, status_code=303))
 
     async def _form(self, request: Request) -> FormData | None:
-        """The posted form, or None when it is too large to read."""
-        length = request.headers.get("content-length", "")
-        if length and (not length.isdigit() or int(length) > MAX_BODY):
-            return None
-        return await request.form(max_files=1, max_fields=200, max_part_size=64 * 1024)
+        """The posted form, or None when it is too large to read (a form that cannot be
+        parsed is the core's 400)."""
+        try:
+            return await read_form(
+                request, MAX_BODY, max_files=1, max_fields=200, max_part_size=64 * 1024
+            )
+        except HTTPException as refused:
+            if refused.status_code == 413:
+                return None
+            raise
 
     async def _checked(self, request: Request) -> tuple[Session, FormData | Response]:
         """The session and the posted form, or the answer refusing it (CSRF, size)."""
@@ -383,7 +389,7 @@ class Site:
                 "Rechargez la page et recommencez.",
                 status=400,
             )
-        form = read_form(data, data.getlist)
+        form = request_form(data, data.getlist)
         existing = await self.repository.get(request_id)
         if existing is not None:
             if existing.requester_email != session.email:
@@ -567,7 +573,7 @@ class Site:
         if isinstance(owned, Response):
             return owned
         session, data, record = owned
-        form = read_form(data, data.getlist)
+        form = request_form(data, data.getlist)
         return await self._save(request, session, record, form, data)
 
     async def requester_action(self, request: Request) -> Response:

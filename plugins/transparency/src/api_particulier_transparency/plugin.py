@@ -60,6 +60,12 @@ class TransparencyPlugin:
         self.config = config
         self._secret = load_secret(config.secret, context.embedded, context.data_dir)
         fc_config = config.franceconnect
+        if fc_config is not None and config.client_id is None:
+            raise ConfigError(
+                ["[plugins.transparency] client_id: the FranceConnect client citizens sign in "
+                 "to for their report is required, so that a token issued to another "
+                 "service is refused"]
+            )  # fmt: skip
         if fc_config is None:
             if not context.embedded:
                 raise ConfigError(

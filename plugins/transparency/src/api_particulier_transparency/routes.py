@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import structlog
-from api_particulier import Denial, Pages, WebRoute
+from api_particulier import Denial, Pages, WebRoute, read_form
 from api_particulier_consent.franceconnect import well_formed
 from api_particulier_consent.simulator import IntrospectionSimulator
 from starlette.exceptions import HTTPException
@@ -31,6 +31,8 @@ SANDBOX_TOKEN_PATH = "/mes-donnees/jeton-de-demonstration"  # noqa: S105 - a pat
 # What the page and the JSON route read: the citizen's identifiers, and the reference of one
 # of their tax notices, with which the DGFiP confirms the tax number is theirs.
 IDENTIFIER_NAMES = ("numeroFiscal", "referenceAvis", "numeroAllocataire", "codePostal")
+# The page's form: a token (4 KiB at most) and four short identifiers, with room to spare.
+MAX_FORM_BYTES = 16 * 1024
 # The sandbox's citizen: an allocataire of the CNAF sandbox data set.
 SANDBOX_IDENTITY = {"given_name": "Marie", "family_name": "Dupont", "birthdate": "1988-11-12"}
 SANDBOX_IDENTIFIERS = {"numeroAllocataire": "2345678", "codePostal": "75001"}
@@ -105,20 +107,21 @@ class CitizenRoutes:
         }
         if request.method == "GET":
             return self.pages.render(request, "mes-donnees.html", context)
-        form = await request.form()
+        form = await read_form(request, MAX_FORM_BYTES, max_fields=len(IDENTIFIER_NAMES) + 1)
         values = {name: str(form.get(name, "")) for name in (*IDENTIFIER_NAMES, "token")}
         context["values"] = values
         given = {name: values[name] for name in IDENTIFIER_NAMES}
+        headers = {"cache-control": "no-store"}
         try:
             context["calls"] = await self._report(request, values["token"].strip(), given)
             status = 200
         except Refusal as refusal:
             context["refusal"] = refusal.denial
             status = refusal.denial.status
+            headers |= refusal.denial.headers  # Retry-After, as on the JSON route
         return self.pages.render(
-            request, "mes-donnees.html", context, status_code=status,
-            headers={"cache-control": "no-store"},
-        )  # fmt: skip
+            request, "mes-donnees.html", context, status_code=status, headers=headers
+        )
 
     async def sandbox_token(self, request: Request) -> Response:
         """Embedded mode: a token of the sandbox FranceConnect for its citizen."""
