@@ -245,3 +245,62 @@ async def test_a_body_past_the_bound_is_refused_as_it_arrives(
             headers={"content-type": "application/x-www-form-urlencoded"},
         )
         assert page.status_code == 413
+
+
+async def test_a_delivery_older_than_those_remembered_is_refused(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A signed delivery replayed once its digest is forgotten must not undo what came
+    after it; one without its firing time cannot be told apart, and is malformed."""
+    from api_particulier_habilitation.repository import DELIVERIES_KEPT
+
+    monkeypatch.setenv("TEST_DATAPASS_SECRET", SECRET)
+    settings = settings_for(tmp_path, datapass_secret={"env": "TEST_DATAPASS_SECRET"})
+    async with service(settings) as c:
+        old = delivery("approve", ["cnaf_quotient_familial"])
+        old["fired_at"] = int(time.time() - DELIVERIES_KEPT)
+        raw, headers = signed(old)
+        refused = await c.http.post("/api/datapass/webhook", content=raw, headers=headers)
+        assert refused.status_code == 422
+        assert refused.json()["error"] == "unprocessable"
+        del old["fired_at"]
+        raw, headers = signed(old)
+        malformed = await c.http.post("/api/datapass/webhook", content=raw, headers=headers)
+        assert malformed.status_code == 400
+        assert await c.app.key_store.list_applications() == []
+
+
+async def test_the_key_link_reaches_the_technical_contact_after_a_mail_failure(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The mail server fails on the first copy: DataPass gets a 500, retries, and the retry
+    sends a link that shows the key, without a second approval in the history."""
+    from api_particulier_habilitation.mail import Mailer
+
+    monkeypatch.setenv("TEST_DATAPASS_SECRET", SECRET)
+    settings = settings_for(tmp_path, datapass_secret={"env": "TEST_DATAPASS_SECRET"})
+    sent = Mailer.send
+    failures = [OSError("mail server down")]
+
+    async def failing_once(self: Mailer, *args: Any, **kwargs: Any) -> None:
+        if failures:
+            raise failures.pop()
+        await sent(self, *args, **kwargs)
+
+    monkeypatch.setattr(Mailer, "send", failing_once)
+    async with service(settings) as c:
+        raw, headers = signed(delivery("approve", ["cnaf_quotient_familial"]))
+        first = await c.http.post("/api/datapass/webhook", content=raw, headers=headers)
+        assert first.status_code == 500
+        assert [m for m in outbox(tmp_path) if m["To"] == TECHNICAL] == []
+        retry = await c.http.post("/api/datapass/webhook", content=raw, headers=headers)
+        assert retry.status_code == 200, retry.text
+        (mail,) = [m for m in outbox(tmp_path) if m["To"] == TECHNICAL]
+        (path,) = re.findall(r"http://testserver(/habilitation/cle/[A-Za-z0-9_\-]+)", body(mail))
+        page = await c.http.get(path)
+        shown = await c.http.post(path, data={"csrf": csrf(page)})
+        assert re.findall(r'value="(apip_[0-9A-Za-z]+)"', shown.text)
+        record = await Repository(c.app.database).by_datapass("4242")
+        assert record is not None
+        events = [e.event.value for e in await Repository(c.app.database).events(record.id)]
+        assert events == ["create", "submit", "approve"]

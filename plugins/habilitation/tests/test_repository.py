@@ -134,3 +134,21 @@ async def test_old_deliveries_are_forgotten_recent_ones_kept(store: str, tmp_pat
         assert await repository.claim_delivery("new", 1000.0 + DELIVERIES_KEPT + 1)
         assert await repository.delivery_answer("old") is None
         assert await repository.delivery_answer("recent") == "{}"
+
+
+async def test_a_claim_never_answered_is_taken_over_after_its_lease(
+    store: str, tmp_path: Path
+) -> None:
+    from api_particulier_habilitation.repository import DELIVERY_LEASE
+
+    async with service(settings_for(tmp_path, store)) as c:
+        repository = Repository(c.app.database)
+        assert await repository.claim_delivery("died", 1000.0)
+        # Its handler died: the copies within the lease wait (409), the next one handles it.
+        assert not await repository.claim_delivery("died", 1000.0 + DELIVERY_LEASE / 2)
+        assert await repository.claim_delivery("died", 1000.0 + DELIVERY_LEASE + 1)
+        assert not await repository.claim_delivery("died", 1000.0 + DELIVERY_LEASE + 2)
+        # An answered delivery is never handled again, however late the copy.
+        await repository.answer_delivery("died", "{}")
+        assert not await repository.claim_delivery("died", 1000.0 + 10 * DELIVERY_LEASE)
+        assert await repository.delivery_answer("died") == "{}"

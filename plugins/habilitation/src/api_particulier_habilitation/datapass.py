@@ -24,7 +24,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from .form import EMAIL, Contact, RequestForm
-from .repository import RequestRecord
+from .repository import DELIVERIES_KEPT, RequestRecord
 from .sessions import new_token, token_hash
 from .states import EDITABLE, Event, NotAllowed, Role, State
 from .workflow import Workflow
@@ -32,6 +32,9 @@ from .workflow import Workflow
 MAX_BODY = 1_000_000
 REVEAL_LINK_TTL = 7 * 86400.0
 ACTOR = "DataPass"
+# Deliveries are remembered DELIVERIES_KEPT; one fired before (with a day's margin for the
+# clocks) might be a copy already handled and forgotten.
+MAX_DELIVERY_AGE = DELIVERIES_KEPT - 86400
 
 
 class Organization(msgspec.Struct, kw_only=True):
@@ -54,7 +57,9 @@ class AuthorizationRequest(msgspec.Struct, kw_only=True):
 
 class Delivery(msgspec.Struct, kw_only=True):
     event: str
-    fired_at: float | None = None
+    # When DataPass fired it (Unix seconds): a copy older than the deliveries remembered
+    # could not be recognised as one, and is refused.
+    fired_at: float
     model_type: str = ""
     data: AuthorizationRequest
 
@@ -82,6 +87,12 @@ IN_PROGRESS = Denial(
     error="conflict",
     reason="Delivery being handled",
     message="Notification en cours de traitement",
+)
+STALE = Denial(
+    status=422,
+    error="unprocessable",
+    reason="Delivery fired too long ago",
+    message="La notification est trop ancienne",
 )
 NOT_ALLOWED = Denial(
     status=422,
@@ -169,6 +180,9 @@ class DataPassWebhook:
             delivery = msgspec.convert(raw, Delivery)
         except msgspec.ValidationError:
             return denial_response(MALFORMED)
+        if delivery.fired_at < time.time() - MAX_DELIVERY_AGE:
+            self.workflow.log.warning("datapass_delivery_stale", action=delivery.event)
+            return denial_response(STALE)
         digest = hashlib.sha256(body).hexdigest()
         if not await self.repository.claim_delivery(digest, time.time()):
             answer = await self.repository.delivery_answer(digest)
@@ -226,6 +240,13 @@ class DataPassWebhook:
                 # The number is another request's: never approve what DataPass did not see.
                 self.workflow.log.warning("datapass_request_number_taken", datapass_id=datapass_id)
                 raise NotAllowed("the request number is taken")
+        if request.state is State.validated and request.form == form:
+            # The approval in force, sent again (DataPass's retry of a delivery that
+            # failed after the approval, e.g. on sending the key's link): nothing to
+            # change, only the key's link to make sure of.
+            await self._send_first_key(request, form)
+            assert request.application_id is not None
+            return request.application_id
         if request.state is State.validated:
             request = await self.workflow.act(request, Event.reopen, Role.system, ACTOR)
         if request.state in EDITABLE:
@@ -271,10 +292,15 @@ class DataPassWebhook:
             )
             return
         subject = "Votre clé d'API Particulier est prête"
-        await self.workflow.mailer.send(
-            form.technical.email,
-            subject,
-            f"L'habilitation DataPass n° {request.datapass_id} a été validée.\n\n"
-            "Votre clé d'API vous sera affichée une seule fois à cette adresse, valable "
-            f"7 jours : {self.workflow.link(f'/habilitation/cle/{token}')}\n",
-        )
+        try:
+            await self.workflow.mailer.send(
+                form.technical.email,
+                subject,
+                f"L'habilitation DataPass n° {request.datapass_id} a été validée.\n\n"
+                "Votre clé d'API vous sera affichée une seule fois à cette adresse, valable "
+                f"7 jours : {self.workflow.link(f'/habilitation/cle/{token}')}\n",
+            )
+        except BaseException:
+            # Nobody has the link: DataPass's retry prepares and sends another.
+            await self.repository.forget_reveal(request.application_id)
+            raise

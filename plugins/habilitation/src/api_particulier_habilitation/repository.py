@@ -61,6 +61,9 @@ class Reveal(msgspec.Struct, frozen=True, kw_only=True):
 
 # How long a DataPass delivery's digest and answer are kept to recognise its retries.
 DELIVERIES_KEPT = 30 * 86400
+# A delivery claimed this long ago and never answered (its handler died with its process)
+# is handled again by the next copy: DataPass would otherwise meet 409 until it gives up.
+DELIVERY_LEASE = 120.0
 
 _REQUEST_COLUMNS = (
     "id, requester_email, state, version, form, snapshot, application_id, datapass_id, "
@@ -410,6 +413,14 @@ class Repository:
             {"id": reveal_id},
         )
 
+    async def forget_reveal(self, reveal_id: str) -> None:
+        """Remove a reveal never shown (its link could not be sent): the next approval
+        prepares it again."""
+        await self.db.execute(
+            "DELETE FROM habilitation_key_reveals WHERE id = :id AND revealed_at IS NULL",
+            {"id": reveal_id},
+        )
+
     async def cancel_reveals(self, application_id: str, at: float) -> None:
         """A revoked application's keys are never shown after."""
         await self.db.execute(
@@ -421,7 +432,8 @@ class Repository:
     # -- DataPass deliveries ---------------------------------------------------------------
 
     async def claim_delivery(self, digest: str, at: float) -> bool:
-        """Whether the delivery of ``digest`` is this one's to handle (not seen before).
+        """Whether the delivery of ``digest`` is this one's to handle: not seen before, or
+        claimed more than DELIVERY_LEASE ago and never answered.
         Deliveries older than DELIVERIES_KEPT are forgotten on the way: DataPass retries
         within minutes, and the table would otherwise grow forever."""
         await self.db.execute(
@@ -433,7 +445,14 @@ class Repository:
             "VALUES (:digest, :at, NULL) ON CONFLICT (digest) DO NOTHING",
             {"digest": digest, "at": at},
         )
-        return claimed == 1
+        if claimed == 1:
+            return True
+        taken_over = await self.db.execute(
+            "UPDATE habilitation_deliveries SET received_at = :at WHERE digest = :digest "
+            "AND answer IS NULL AND received_at < :stale",
+            {"digest": digest, "at": at, "stale": at - DELIVERY_LEASE},
+        )
+        return taken_over == 1
 
     async def delivery_answer(self, digest: str) -> str | None:
         rows = await self.db.fetch_all(
