@@ -3,6 +3,7 @@ about them, and refusals that tell nothing."""
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Any
 
@@ -247,6 +248,14 @@ async def test_the_route_is_in_the_openapi_document(tmp_path: Path) -> None:
         operation = document["paths"]["/api/citizen/access-log"]["get"]
         assert operation["security"] == [{"citizenFranceConnect": []}]
         assert set(operation["responses"]) == {"200", "400", "401", "429", "503"}
+        # Every identifier the route reads is documented, and what it accepts conforms.
+        from api_particulier_transparency.routes import IDENTIFIER_NAMES
+
+        documented = {p["name"]: p["schema"]["pattern"] for p in operation["parameters"]}
+        assert set(documented) == set(IDENTIFIER_NAMES)
+        accepted = {**NOTICE, **MARIE_CAF, "numeroFiscal": "1111 111 111 111"}
+        for name, value in accepted.items():
+            assert re.fullmatch(documented[name], value), name
 
 
 async def test_a_configured_deployment_must_give_its_secret_and_franceconnect(

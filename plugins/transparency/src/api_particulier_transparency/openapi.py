@@ -62,7 +62,8 @@ def amend(document: dict[str, Any]) -> None:
         "get": {
             "summary": "The calls made about me (citizen's access report)",
             "description": "For the citizen themself: with their FranceConnect access token and "
-            "their identifiers (numeroFiscal; or numeroAllocataire and codePostal), the calls "
+            "their identifiers (numeroFiscal with the referenceAvis of one of their notices; "
+            "or numeroAllocataire and codePostal), the calls "
             "the journal holds about them, newest first. A wrong token, identifiers that are "
             "not the token holder's, and too many attempts answer an error that says nothing "
             "of whether any call exists.",
@@ -70,8 +71,18 @@ def amend(document: dict[str, Any]) -> None:
             "tags": ["citizens"],
             "security": [{"citizenFranceConnect": []}],
             "parameters": [
-                _identifier("numeroFiscal", "Tax number (13 digits, spaces ignored)", "^[0-9 ]+$"),
-                _identifier("numeroAllocataire", "CAF number", "^[0-9 ]+$"),
+                _identifier(
+                    "numeroFiscal",
+                    "Tax number (13 letters or digits once spaces are removed)",
+                    "^[0-9A-Za-z ]+$",
+                ),
+                _identifier(
+                    "referenceAvis",
+                    "Reference of one of the citizen's tax notices, with numeroFiscal "
+                    "(13 or 14 letters or digits once spaces are removed)",
+                    "^[0-9A-Za-z ]+$",
+                ),
+                _identifier("numeroAllocataire", "CAF number", "^[0-9]{5,7}$"),
                 _identifier("codePostal", "Postcode, with numeroAllocataire", "^[0-9]{5}$"),
             ],
             "responses": {
