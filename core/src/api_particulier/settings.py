@@ -7,6 +7,7 @@ their Structs (see :func:`Settings.bind_plugin_schemas`).
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import tomllib
 from collections.abc import Mapping
@@ -95,6 +96,19 @@ class HttpConfig(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_field
     keep_alive_timeout: Annotated[float, msgspec.Meta(gt=0, le=300)] = 5.0
     # Open connections per process; one more is answered 503 and closed.
     max_connections: Annotated[int, msgspec.Meta(ge=1, le=1_000_000)] = 2048
+    # Addresses or networks of the proxies in front of the service (a load balancer):
+    # from them only, X-Forwarded-For and X-Forwarded-Proto are believed, and the client's
+    # address is the nearest one not among them. Empty: the address of the connection.
+    trusted_proxies: tuple[str, ...] = ()
+
+    def __post_init__(self) -> None:
+        for proxy in self.trusted_proxies:
+            try:
+                ipaddress.ip_network(proxy, strict=False)
+            except ValueError:
+                raise ValueError(
+                    f"trusted_proxies: {proxy!r} is not an IP address or network"
+                ) from None
 
 
 class RedisConfig(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):

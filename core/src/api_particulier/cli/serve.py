@@ -101,6 +101,11 @@ def serve(ctx: CommandContext, host: str | None, port: int | None, workers: int 
         "ws": "none",
         "timeout_keep_alive": limits.keep_alive_timeout,
     }
+    if limits.trusted_proxies:
+        # The client's address (per-address limits of the citizen page and of sign-in
+        # links) is then the one the trusted proxies report.
+        options["proxy_headers"] = True
+        options["forwarded_allow_ips"] = list(limits.trusted_proxies)
     serving = f"Serving on http://{host}:{port} (Ctrl-C to stop)"
     if workers > 1:
         # Each worker builds its application from the environment: give it the file, and
