@@ -338,3 +338,19 @@ lookup_secret = {{ env = "CACHE_TEST_LOOKUP" }}
         assert [name async for name in redis.scan_iter(match="*")] == []
     finally:
         await redis.aclose()
+
+
+async def test_refusals_before_the_cache_say_they_were_not_served_from_it(
+    tmp_path: Path,
+) -> None:
+    async with cached(tmp_path) as (client, provider, _):
+        key = await client.key(ALL_ECHO_SCOPES)
+        wrong_scope = await client.key(["not_an_echo_scope"])
+        invalid = await client.http.get(EchoProvider.path, headers={"X-Api-Key": key})
+        forbidden = await get(client, wrong_scope)
+        unknown = await get(client, "apip_unknown")
+        assert (invalid.status_code, forbidden.status_code, unknown.status_code) == (400, 403, 401)
+        assert invalid.headers["x-response-cached"] == "false"
+        assert forbidden.headers["x-response-cached"] == "false"
+        assert "x-response-cached" not in unknown.headers  # no key: nothing route-dependent
+        assert provider.calls == []

@@ -105,6 +105,14 @@ class CachePlugin:
         return ttl if ttl else None
 
     @hookimpl
+    def response_headers(self, call: Call) -> None:
+        """Answers of a cacheable route refused before the cache phase (400, 403, 429)
+        were not served from the cache either: they say so too. (A 401 has no key, so no
+        route-dependent headers at all.)"""
+        if self.backend is not None and self._ttl(call) is not None:
+            call.response_headers.setdefault(CACHED, "false")
+
+    @hookimpl
     async def fetch_cached(self, call: Call, fetch: Callable[[], Awaitable[Any]]) -> Any:
         ttl = self._ttl(call)
         if ttl is None or self.backend is None or self._sealer is None:
