@@ -95,6 +95,33 @@ async def test_identifiers_are_ascii_and_whole(echo: Any, numero: str) -> None:
     assert provider.calls == []
 
 
+@pytest.mark.parametrize(
+    "query",
+    [
+        "numero=99999&numero=12345&code=AB",  # an invalid value first, a valid one last
+        "numero=12345&numero=12345&code=AB",  # even the same value twice
+        "code=AB&numero=12345&code=AB&numero=12346",
+    ],
+)
+async def test_a_parameter_given_twice_is_refused(echo: Any, query: str) -> None:
+    """Which of two values would be read is not the caller's to guess: a proxy checking
+    the first while the service read the last would be fooled."""
+    client, provider = echo
+    key = await client.key(ALL_ECHO_SCOPES)
+    response = await client.http.get(f"{ECHO}?{query}", headers={"X-Api-Key": key})
+    assert response.status_code == 400
+    body = response.json()
+    assert body["error"] == "bad_request"
+    assert body["reason"].startswith("Invalid parameters: numero")
+    assert NUMERO_MESSAGE in body["message"]
+    assert provider.calls == []
+    # A name the route does not declare may come twice: it is not read.
+    other = await client.http.get(
+        f"{ECHO}?numero=12345&code=AB&utm=a&utm=b", headers={"X-Api-Key": key}
+    )
+    assert other.status_code == 200
+
+
 class Free(msgspec.Struct, frozen=True):
     nom: str
 

@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import re
 import typing
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -111,6 +111,18 @@ class ParamsValidator:
             )
             for field in info
         )
+
+    def refuse_repeated(self, pairs: Iterable[tuple[str, str]]) -> None:
+        """:class:`InvalidParams` for the declared parameters given more than once: which of
+        the values would be read is not the caller's to guess (a proxy that checks the
+        first while the service reads the last)."""
+        seen: set[str] = set()
+        repeated: set[str] = set()
+        for name, _ in pairs:
+            (repeated if name in seen else seen).add(name)
+        problems = [(rule.name, rule.message) for rule in self.rules if rule.name in repeated]
+        if problems:
+            raise InvalidParams(problems)
 
     def validate(self, query: Mapping[str, str]) -> msgspec.Struct:
         values: dict[str, str] = {}

@@ -124,6 +124,7 @@ class Pipeline:
             name.decode("latin-1"): value.decode("latin-1")
             for name, value in reversed(list(scope["headers"]))
         }
+        pairs = parse_qsl(scope["query_string"].decode("latin-1"))
         call = Call(
             scope=scope,
             receive=receive,
@@ -132,12 +133,14 @@ class Pipeline:
             route=endpoint.route,
             route_path=endpoint.path,
             provider=endpoint.provider,
-            # A name given twice keeps its last value.
-            query=dict(parse_qsl(scope["query_string"].decode("latin-1"))),
+            # A name given twice keeps its last value; a declared parameter given twice is
+            # refused by validation (repeated below).
+            query=dict(pairs),
         )
+        repeated = pairs if len(pairs) != len(call.query) else None
         current_call.set(call)
         try:
-            answer = await self._phases(call, endpoint)
+            answer = await self._phases(call, endpoint, repeated)
         except hooks.PluginFailure as failure:
             hooks.log_failure(failure)
             answer = error_answer(INTERNAL_ERROR, 500)
@@ -163,7 +166,10 @@ class Pipeline:
                     answer.headers.append((encoded, value.encode("latin-1")))
         return answer
 
-    async def _phases(self, call: Call, endpoint: Endpoint) -> Answer:
+    async def _phases(
+        self, call: Call, endpoint: Endpoint, repeated: list[tuple[str, str]] | None
+    ) -> Answer:
+        """The phases; ``repeated``: the query's pairs when a name is given more than once."""
         outcome = await hooks.first(self.authenticate, call=call) if self.authenticate else None
         if not isinstance(outcome, Principal):
             call.refused_in = "authenticate"
@@ -179,6 +185,8 @@ class Pipeline:
             if endpoint.scopes.isdisjoint(call.scopes):
                 return denial_answer(INSUFFICIENT_SCOPES)
             try:
+                if repeated is not None:
+                    endpoint.validator.refuse_repeated(repeated)
                 call.params = endpoint.validator.validate(call.query)
             except InvalidParams as invalid:
                 return error_answer(ErrorBody("bad_request", invalid.reason, invalid.message), 400)
