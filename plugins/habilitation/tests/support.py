@@ -95,6 +95,8 @@ async def sign_in(http: httpx.AsyncClient, data_dir: Path, address: str) -> None
     assert sent.status_code == 200, sent.text
     link = links(data_dir, address, "/habilitation/connexion/")[-1]
     confirm = await http.get(link)
+    # The page holds the link's token: never kept by a browser or a proxy.
+    assert confirm.headers["cache-control"] == "no-store"
     used = await http.post(link, data={"csrf": csrf(confirm)})
     assert used.status_code == 303, used.text
 

@@ -264,6 +264,25 @@ async def test_the_session_cookie(tmp_path: Path) -> None:
         await forged.aclose()
 
 
+async def test_signing_out_ends_every_copy_of_the_session(store: str, tmp_path: Path) -> None:
+    """A session is a signed cookie: signing out must also end a copy of it kept elsewhere
+    (another browser, a stolen cookie), on every host."""
+    async with service(settings_for(tmp_path, store)) as c:
+        await sign_in(c.http, tmp_path, REQUESTER)
+        copy = other_client(c.http)
+        copy.cookies.set("habilitation_session", c.http.cookies["habilitation_session"])
+        assert (await copy.get("/habilitation/demandes")).status_code == 200
+        page = await c.http.get("/habilitation/demandes")
+        signed_out = await c.http.post("/habilitation/deconnexion", data={"csrf": csrf(page)})
+        assert signed_out.status_code == 303
+        assert (await c.http.get("/habilitation/demandes")).status_code == 303
+        assert (await copy.get("/habilitation/demandes")).status_code == 303  # sign in again
+        # Signing in again opens a new session, which the earlier sign-out does not end.
+        await sign_in(c.http, tmp_path, REQUESTER)
+        assert (await c.http.get("/habilitation/demandes")).status_code == 200
+        await copy.aclose()
+
+
 async def test_a_short_session_secret_stops_the_start(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

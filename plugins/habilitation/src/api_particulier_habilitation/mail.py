@@ -7,9 +7,9 @@ The log never holds an address: only the subject, which names no person.
 
 from __future__ import annotations
 
+import datetime
 import smtplib
 import ssl
-import time
 import uuid
 from email.message import EmailMessage
 from email.utils import formatdate, make_msgid
@@ -62,7 +62,9 @@ class Mailer:
 
     def _write(self, message: EmailMessage) -> None:
         self.outbox.mkdir(parents=True, exist_ok=True)
-        name = f"{time.strftime('%Y%m%dT%H%M%S')}-{uuid.uuid4().hex[:8]}.eml"
+        # Named by the time to the microsecond: the files sort in the order written.
+        written = datetime.datetime.now(datetime.UTC)
+        name = f"{written:%Y%m%dT%H%M%S%f}-{uuid.uuid4().hex[:8]}.eml"
         (self.outbox / name).write_bytes(bytes(message))
 
     def _deliver(self, message: EmailMessage) -> None:

@@ -347,6 +347,21 @@ class Repository:
         )
         return (rows[0][0], rows[0][1]) if rows else None
 
+    async def sign_out(self, email: str, at: float) -> None:
+        """End every session of ``email`` signed in before ``at``."""
+        await self.db.execute(
+            "INSERT INTO habilitation_sign_outs (email, signed_out_at) VALUES (:email, :at) "
+            "ON CONFLICT (email) DO UPDATE SET signed_out_at = excluded.signed_out_at",
+            {"email": email, "at": at},
+        )
+
+    async def signed_out_at(self, email: str) -> float | None:
+        rows = await self.db.fetch_all(
+            "SELECT signed_out_at FROM habilitation_sign_outs WHERE email = :email",
+            {"email": email},
+        )
+        return float(rows[0][0]) if rows else None
+
     async def purge_sign_in_links(self, before: float) -> int:
         return await self.db.execute(
             "DELETE FROM habilitation_sign_in_links WHERE expires_at < :before",

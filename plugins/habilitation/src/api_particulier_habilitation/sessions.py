@@ -2,9 +2,11 @@
 
 A session cookie is signed (itsdangerous), ``HttpOnly`` and ``SameSite=Lax``, ``Secure``
 when the service is reached over HTTPS; it holds the signed-in address (or none) and a
-random nonce. Every form carries ``HMAC(secret, nonce)`` as its CSRF token, so a page of
-another site cannot post one. Signing in changes the nonce. A sign-in link is 32 random
-bytes, kept only as its SHA-256, valid 15 minutes and once.
+random nonce, and when it was signed in: signing out records the time for the address,
+and every session of that address signed in before is over. Every form carries
+``HMAC(secret, nonce)`` as its CSRF token, so a page of another site cannot post one.
+Signing in changes the nonce. A sign-in link is 32 random bytes, kept only as its SHA-256,
+valid 15 minutes and once.
 """
 
 from __future__ import annotations
@@ -28,6 +30,8 @@ class Session:
     email: str | None
     nonce: str
     changed: bool = field(default=False)
+    # When the session was signed in (Unix seconds); a sign-out after it ends it.
+    signed_in_at: float = 0.0
 
 
 def token_hash(token: str) -> str:
@@ -56,15 +60,22 @@ class Sessions:
                 data = None
             if isinstance(data, dict) and isinstance(data.get("n"), str):
                 email = data.get("e")
-                return Session(email=email if isinstance(email, str) else None, nonce=data["n"])
+                since = data.get("s")
+                return Session(
+                    email=email if isinstance(email, str) else None,
+                    nonce=data["n"],
+                    signed_in_at=float(since) if isinstance(since, int | float) else 0.0,
+                )
         return Session(email=None, nonce=secrets.token_urlsafe(16), changed=True)
 
     def sign_in(self, session: Session, email: str) -> None:
         session.email = email
         session.nonce = secrets.token_urlsafe(16)
+        session.signed_in_at = time.time()
         session.changed = True
 
     def sign_out(self, session: Session) -> None:
+        """This browser's session ends (the site records the sign-out for the others)."""
         session.email = None
         session.nonce = secrets.token_urlsafe(16)
         session.changed = True
@@ -73,7 +84,9 @@ class Sessions:
         if session.changed:
             response.set_cookie(
                 COOKIE,
-                self._serializer.dumps({"e": session.email, "n": session.nonce, "t": time.time()}),
+                self._serializer.dumps(
+                    {"e": session.email, "n": session.nonce, "s": session.signed_in_at}
+                ),
                 max_age=int(self.max_age),
                 path="/",
                 httponly=True,

@@ -147,6 +147,15 @@ class Site:
 
     # -- rendering -------------------------------------------------------------------------
 
+    async def _session(self, request: Request) -> Session:
+        """The request's session; anonymous when its address signed out since it signed in."""
+        session = self.sessions.read(request)
+        if session.email is not None:
+            signed_out = await self.repository.signed_out_at(session.email)
+            if signed_out is not None and session.signed_in_at <= signed_out:
+                self.sessions.sign_out(session)
+        return session
+
     async def page(
         self,
         request: Request,
@@ -166,7 +175,11 @@ class Site:
             "instructor": instructor,
             **(context or {}),
         }
-        response = self.pages.render(request, template, full, status_code=status, headers=headers)
+        # Every page holds a CSRF token, most a person's requests, and a sign-in
+        # confirmation its link's token: none is kept by a browser or a proxy.
+        response = self.pages.render(
+            request, template, full, status_code=status, headers={**NO_STORE, **(headers or {})}
+        )
         return self.sessions.store(session, response)
 
     async def notice(
@@ -204,7 +217,7 @@ class Site:
 
     async def _checked(self, request: Request) -> tuple[Session, FormData | Response]:
         """The session and the posted form, or the answer refusing it (CSRF, size)."""
-        session = self.sessions.read(request)
+        session = await self._session(request)
         data = await self._form(request)
         if data is None:
             response = await self.notice(
@@ -236,7 +249,7 @@ class Site:
     # -- eligibility and sign-in -----------------------------------------------------------
 
     async def eligibility(self, request: Request) -> Response:
-        session = self.sessions.read(request)
+        session = await self._session(request)
         profile = request.query_params.get("profil")
         if profile not in PROFILE_CHOICES:
             profile = None
@@ -248,7 +261,7 @@ class Site:
         )
 
     async def sign_in_form(self, request: Request) -> Response:
-        session = self.sessions.read(request)
+        session = await self._session(request)
         next_path = request.query_params.get("suivant", "/habilitation/demandes")
         if not _SAFE_NEXT.fullmatch(next_path):
             next_path = "/habilitation/demandes"
@@ -308,7 +321,7 @@ class Site:
         return await self.page(request, session, "sign_in_sent.html")
 
     async def sign_in_confirm(self, request: Request) -> Response:
-        session = self.sessions.read(request)
+        session = await self._session(request)
         return await self.page(
             request,
             session,
@@ -342,20 +355,23 @@ class Site:
         session, data = await self._checked(request)
         if isinstance(data, Response):
             return data
+        if session.email is not None:
+            # A copy of the cookie elsewhere (another browser, a stolen one) ends too.
+            await self.repository.sign_out(session.email, time.time())
         self.sessions.sign_out(session)
         return self.redirect(session, "/habilitation")
 
     # -- the requester's pages -------------------------------------------------------------
 
     async def my_requests(self, request: Request) -> Response:
-        session = self.sessions.read(request)
+        session = await self._session(request)
         if session.email is None:
             return self._to_sign_in(session, request)
         found = await self.repository.list_requests(requester=session.email)
         return await self.page(request, session, "my_requests.html", {"requests": found})
 
     async def new_request(self, request: Request) -> Response:
-        session = self.sessions.read(request)
+        session = await self._session(request)
         if session.email is None:
             return self._to_sign_in(session, request)
         profile = request.query_params.get("profil", "administration")
@@ -560,7 +576,7 @@ class Site:
         )
 
     async def my_request(self, request: Request) -> Response:
-        session = self.sessions.read(request)
+        session = await self._session(request)
         if session.email is None:
             return self._to_sign_in(session, request)
         record = await self._own(request, session)
@@ -655,7 +671,7 @@ class Site:
         )
 
     async def document(self, request: Request) -> Response:
-        session = self.sessions.read(request)
+        session = await self._session(request)
         if session.email is None:
             return self._to_sign_in(session, request)
         record = await self.repository.get(request.path_params["id"])
@@ -697,7 +713,7 @@ class Site:
         return None
 
     async def instruction(self, request: Request) -> Response:
-        session = self.sessions.read(request)
+        session = await self._session(request)
         refused = await self._instructor(request, session)
         if refused is not None:
             return refused
@@ -740,7 +756,7 @@ class Site:
         )
 
     async def instruction_request(self, request: Request) -> Response:
-        session = self.sessions.read(request)
+        session = await self._session(request)
         refused = await self._instructor(request, session)
         if refused is not None:
             return refused
@@ -780,7 +796,7 @@ class Site:
     # -- a key link e-mailed after a DataPass validation -----------------------------------
 
     async def key_link(self, request: Request) -> Response:
-        session = self.sessions.read(request)
+        session = await self._session(request)
         reveal = await self.repository.reveal_by_token(token_hash(request.path_params["token"]))
         if reveal is None or reveal.revealed_at is not None or reveal.expires_at <= time.time():
             return await self.notice(
