@@ -105,3 +105,17 @@ def test_the_sandbox_forgets_tokens_past_its_bound() -> None:
     for _ in range(MAX_TOKENS * 2):
         simulator.issue(["openid"], lifetime=100)
     assert len(simulator.tokens) <= MAX_TOKENS
+
+
+def test_attempts_are_counted_per_ipv4_address_and_per_ipv6_64() -> None:
+    from api_particulier_transparency.routes import counted_address
+    from starlette.requests import Request
+
+    def seen(host: str) -> str:
+        return counted_address(Request({"type": "http", "client": (host, 1234)}))
+
+    assert seen("203.0.113.7") == "203.0.113.7"
+    assert seen("::ffff:203.0.113.7") == "203.0.113.7"
+    assert seen("2001:db8:1:2:aaaa::1") == seen("2001:db8:1:2:ffff::9") == "2001:db8:1:2::/64"
+    assert seen("2001:db8:1:3::1") != seen("2001:db8:1:2::1")
+    assert seen("testclient") == "testclient"

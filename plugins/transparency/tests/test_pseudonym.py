@@ -78,3 +78,20 @@ def test_the_reference_of_a_notice_is_not_part_of_the_pseudonym() -> None:
         "numeroFiscal",
         "referenceAvis",
     ]
+
+
+def test_what_each_status_tells_the_citizen() -> None:
+    from api_particulier import CallRecord
+    from api_particulier_transparency.report import outcome
+
+    def record(status: int) -> CallRecord:
+        return CallRecord(
+            request_id="r", time=0.0, route="/api/v2/avis-imposition", status=status,
+            latency_ms=1.0, key_id=None, application_id=None, provider="dgfip",
+            cache_hit=False, consent_evidence=None, recipient=None, error=None,
+        )  # fmt: skip
+
+    assert [outcome(record(s)) for s in (200, 404, 400, 403, 429, 499, 502, 503)] == [
+        "transmitted", "not_found", "refused", "refused", "refused", "failed", "failed",
+        "failed",
+    ]  # fmt: skip

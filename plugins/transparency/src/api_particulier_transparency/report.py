@@ -72,13 +72,19 @@ def kinds_of(providers: Sequence[Provider]) -> list[Kind]:
     return sorted(found.values(), key=lambda kind: sorted(kind.names))
 
 
+# The journal's status for a call whose client closed the connection before the answer.
+CLIENT_CLOSED = 499
+
+
 def outcome(record: CallRecord) -> str:
     if 200 <= record.status < 300:
         return "transmitted"
     if record.status == 404:
         return "not_found"
-    if record.status < 500:
+    if record.status < 500 and record.status != CLIENT_CLOSED:
         return "refused"
+    # 5xx, and the administration gone before the answer (whatever the provider said,
+    # nothing reached it).
     return "failed"
 
 

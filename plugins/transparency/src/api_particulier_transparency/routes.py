@@ -8,6 +8,7 @@ also hands out tokens of the sandbox FranceConnect.
 
 from __future__ import annotations
 
+import ipaddress
 from pathlib import Path
 from typing import Any
 
@@ -79,8 +80,7 @@ class CitizenRoutes:
         if not well_formed(token):
             # Refused before it counts: nothing is asked of anyone for it.
             raise Refusal(NOT_IDENTIFIED)
-        address = request.client.host if request.client else "unknown"
-        wait = await attempts.admit(address)
+        wait = await attempts.admit(counted_address(request))
         if wait is not None:
             log.info("citizen_attempts_exceeded")
             raise Refusal(too_many(wait))
@@ -146,3 +146,18 @@ class CitizenRoutes:
             },
             headers={"cache-control": "no-store"},
         )
+
+
+def counted_address(request: Request) -> str:
+    """Whose attempt this is: the client's IPv4 address, or its IPv6 network's /64 (one
+    subscriber's line holds a whole /64, to pick addresses from at will)."""
+    host = request.client.host if request.client else "unknown"
+    try:
+        address = ipaddress.ip_address(host)
+    except ValueError:
+        return host
+    if isinstance(address, ipaddress.IPv6Address):
+        if address.ipv4_mapped is not None:
+            return str(address.ipv4_mapped)
+        return str(ipaddress.ip_network(f"{address}/64", strict=False))
+    return str(address)
