@@ -119,3 +119,20 @@ def test_attempts_are_counted_per_ipv4_address_and_per_ipv6_64() -> None:
     assert seen("2001:db8:1:2:aaaa::1") == seen("2001:db8:1:2:ffff::9") == "2001:db8:1:2::/64"
     assert seen("2001:db8:1:3::1") != seen("2001:db8:1:2::1")
     assert seen("testclient") == "testclient"
+
+
+async def test_another_sites_form_is_refused(tmp_path: Path) -> None:
+    """Posted from another site in a visitor's browser, the form would spend the visitor's
+    attempts: browsers say so (Sec-Fetch-Site), and it is refused before it counts."""
+    async with service(tmp_path, max_attempts=1) as svc:
+        http = svc.client.http
+        form = {"token": svc.token(MARIE), **MARIE_CAF}
+        for _ in range(3):
+            refused = await http.post(
+                "/mes-donnees", data=form, headers={"sec-fetch-site": "cross-site"}
+            )
+            assert refused.status_code == 403
+            assert refused.json()["error"] == "access_denied"
+        assert svc.fc.requests == 0
+        same = await http.post("/mes-donnees", data=form, headers={"sec-fetch-site": "same-origin"})
+        assert same.status_code == 200

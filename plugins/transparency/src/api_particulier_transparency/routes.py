@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import structlog
-from api_particulier import Denial, Pages, WebRoute, read_form
+from api_particulier import Denial, Pages, WebRoute, denial_response, read_form
 from api_particulier_consent.franceconnect import well_formed
 from api_particulier_consent.simulator import IntrospectionSimulator
 from starlette.exceptions import HTTPException
@@ -37,6 +37,12 @@ MAX_FORM_BYTES = 16 * 1024
 # The sandbox's citizen: an allocataire of the CNAF sandbox data set.
 SANDBOX_IDENTITY = {"given_name": "Marie", "family_name": "Dupont", "birthdate": "1988-11-12"}
 SANDBOX_IDENTIFIERS = {"numeroAllocataire": "2345678", "codePostal": "75001"}
+CROSS_SITE = Denial(
+    status=403,
+    error="access_denied",
+    reason="Cross-site form",
+    message="Ce formulaire ne peut être envoyé que depuis cette page",
+)
 _UNAVAILABLE = Denial(
     status=503,
     error="provider_unavailable",
@@ -107,6 +113,11 @@ class CitizenRoutes:
         }
         if request.method == "GET":
             return self.pages.render(request, "mes-donnees.html", context)
+        if request.headers.get("sec-fetch-site") == "cross-site":
+            # Another site's form, posted from a visitor's browser: it would spend the
+            # visitor's attempts. (Browsers say where a request comes from; the page's own
+            # form is same-origin.)
+            return denial_response(CROSS_SITE, {"cache-control": "no-store"})
         form = await read_form(request, MAX_FORM_BYTES, max_fields=len(IDENTIFIER_NAMES) + 1)
         values = {name: str(form.get(name, "")) for name in (*IDENTIFIER_NAMES, "token")}
         context["values"] = values
