@@ -146,6 +146,26 @@ async def test_store_faults_are_counted_for_observers(tmp_path: Path) -> None:
         assert observer.context.faults.totals() == {"store": 1}
 
 
+async def test_a_legacy_key_meets_the_stores_outage_as_any_key(tmp_path: Path) -> None:
+    """Without the store, a key of the historic service's shape cannot be told from an
+    unknown one: 503, as for every other key, never a 401 that says it is unknown."""
+    async with app_client(make_settings(tmp_path), plugins={"echo": EchoProvider}) as client:
+
+        async def unreachable(*args: Any) -> None:
+            raise StoreUnavailable("PostgreSQL is not reachable (OSError)")
+
+        client.app.key_store.has_imported_keys = unreachable  # type: ignore[method-assign,assignment]
+        keyauth = client.app.pm.get_plugin("keyauth")
+        assert keyauth is not None
+        keyauth._imported_checked = 0.0  # the minute since the last look has passed
+        legacy = "0123456789abcdef0123456789abcdef"
+        answer = await client.http.get(
+            EchoProvider.path, params=GOOD_PARAMS, headers={"X-Api-Key": legacy}
+        )
+        assert answer.status_code == 503
+        assert answer.json()["error"] == "service_unavailable"
+
+
 class FailingStore:
     """A journal store whose writes fail until told otherwise."""
 

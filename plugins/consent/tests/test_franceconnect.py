@@ -239,3 +239,31 @@ async def test_the_token_holders_identity_is_read_in_both_shapes(
             assert info.identity is not None and info.identity.family_name == "Martin"
     finally:
         await introspector.close()
+
+
+@pytest.mark.parametrize(
+    ("shape", "answer"),
+    [
+        ("rfc7662", b'{"active": true, "scope": "x", "exp": 1' + b"0" * 400 + b"}"),
+        ("rfc7662", b'{"active": true, "scope": "x", "exp": -1}'),
+        ("checktoken", b'{"scope": ["x"], "token_lifetime": 1' + b"0" * 400 + b"}"),
+    ],
+)
+async def test_an_unusable_expiry_is_the_introspections_fault(shape: str, answer: bytes) -> None:
+    """A number no clock can hold, from the introspection endpoint: 503, never a 500."""
+    import msgspec
+    from api_particulier import ProviderError
+    from api_particulier.testing import UpstreamServer
+    from api_particulier_consent.config import FranceConnectConfig
+    from api_particulier_consent.franceconnect import Introspector
+
+    async with UpstreamServer() as server:
+        server.answer("POST", "/introspect", body=answer, content_type="application/json")
+        table = {"introspection_url": server.url + "/introspect", "shape": shape}
+        introspector = Introspector(msgspec.convert(table, FranceConnectConfig))
+        await introspector.open()
+        try:
+            with pytest.raises(ProviderError):
+                await introspector.check("a-well-formed-token")
+        finally:
+            await introspector.close()

@@ -64,7 +64,10 @@ class KeyAuthPlugin:
 
     @hookimpl
     async def startup(self, context: PluginContext) -> None:
-        await self._has_imported_keys()
+        try:
+            await self._has_imported_keys()
+        except StoreUnavailable:
+            self._faults.report("store")  # asked again by the first legacy-shaped key
         # A key revoked or an application changed by another host is forgotten at once
         # where the store announces it (PostgreSQL), within cache_ttl anyway.
         context.background(lambda: self._store.watch_changes(self.forget))
@@ -104,14 +107,14 @@ class KeyAuthPlugin:
         principal = self._cached(key)
         if principal is not None:
             return principal
-        if keys.is_well_formed(key):
-            imported = False
-        elif keys.may_be_legacy(key) and await self._has_imported_keys():
-            imported = True
-        else:
-            return ACCESS_DENIED
-        digest = keys.digest(self._pepper, key)
         try:
+            if keys.is_well_formed(key):
+                imported = False
+            elif keys.may_be_legacy(key) and await self._has_imported_keys():
+                imported = True
+            else:
+                return ACCESS_DENIED
+            digest = keys.digest(self._pepper, key)
             match = await self._lookup(digest, now)
             if match is None and imported:
                 match = await self._upgrade_legacy(key, digest, now)
@@ -137,13 +140,12 @@ class KeyAuthPlugin:
         return principal
 
     async def _has_imported_keys(self) -> bool:
+        """Whether the store holds keys imported from the historic service (asked at most
+        once a minute until it does). The store away, the caller answers 503: a legacy key
+        cannot be told from an unknown one without it."""
         if not self._imported_keys and time.monotonic() - self._imported_checked > 60:
+            self._imported_keys = await self._store.has_imported_keys()
             self._imported_checked = time.monotonic()
-            try:
-                self._imported_keys = await self._store.has_imported_keys()
-            except StoreUnavailable:
-                self._faults.report("store")
-                return False  # asked again within a minute
         return self._imported_keys
 
     async def _lookup(self, digest: str, now: float) -> KeyMatch | None:

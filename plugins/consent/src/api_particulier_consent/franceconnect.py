@@ -21,10 +21,12 @@ import time
 from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Annotated
 
 import msgspec
 import structlog
 from api_particulier import ProviderBadResponse, Upstream, UpstreamResponse
+from msgspec import Meta
 
 from .config import FranceConnectConfig
 from .denials import EvidenceRefused, Invalid
@@ -61,7 +63,8 @@ class TokenInfo:
 class _Rfc7662(msgspec.Struct, kw_only=True):
     active: bool
     scope: str = ""
-    exp: int | float | None = None
+    # Unix seconds; bounded, so that no answer overflows a float (and any real one fits).
+    exp: Annotated[float, Meta(ge=0, le=1e12)] | None = None
     client_id: str | None = None
     given_name: str | None = None
     family_name: str | None = None
@@ -75,7 +78,7 @@ class _CheckTokenClient(msgspec.Struct, kw_only=True):
 class _CheckToken(msgspec.Struct, kw_only=True):
     scope: list[str] | str
     client: _CheckTokenClient | None = None
-    token_lifetime: int | float | None = None
+    token_lifetime: Annotated[float, Meta(ge=0, le=1e9)] | None = None
     identity: Identity | None = None
 
 
