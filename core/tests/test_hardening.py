@@ -12,7 +12,7 @@ from typing import Any
 import anyio
 import msgspec
 import pytest
-from api_particulier import admin
+from api_particulier import admin, hookimpl
 from api_particulier.params import InvalidParams, ParamsValidator
 from api_particulier.testing import HookRecorder, TestClient, app_client, make_settings
 from hypothesis import given
@@ -288,3 +288,35 @@ async def test_a_client_gone_mid_fetch_leaves_one_row_with_499(tmp_path: Path) -
                 disconnect.set()
             await cancelled.wait()
     assert [(r.status, r.error) for r in recorder.records] == [(499, "client_closed_request")]
+
+
+class BindsTo:
+    """A consent policy binding every call to one citizen, as a FranceConnect token does."""
+
+    def __init__(self, citizen: Any) -> None:
+        self.citizen = citizen
+
+    @hookimpl
+    def check_consent(self, call: Any) -> None:
+        call.bound_to = self.citizen
+
+
+async def test_an_answer_bound_to_a_citizen_is_withheld_when_not_about_them(
+    tmp_path: Path,
+) -> None:
+    """The echo route does not say whom its answers are about: a call bound to a citizen
+    cannot be checked, so its answer is never sent (403), and the row says so."""
+    from api_particulier import CitizenIdentity
+
+    camille = CitizenIdentity(given_name="Camille", family_name="Martin", birthdate="1980-01-01")
+    provider = EchoProvider()
+    plugins = {"echo": provider, "binds": BindsTo(camille)}
+    async with app_client(make_settings(tmp_path), plugins=plugins) as client:
+        key = await client.key(ALL_ECHO_SCOPES)
+        answer = await client.http.get(ECHO, params=GOOD_PARAMS, headers={"X-Api-Key": key})
+        assert answer.status_code == 403
+        assert answer.json()["error"] == "consent_invalid"
+        assert "nom" not in answer.json()
+        await client.app.journal.flush()
+        (row,) = await client.app.journal_store.recent_calls(1)
+        assert row.status == 403

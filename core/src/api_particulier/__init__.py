@@ -25,6 +25,7 @@ from .errors import (
     SubjectNotFound,
 )
 from .faults import Faults
+from .identity import CitizenIdentity, is_among
 from .local_secret import local_secret
 from .markers import hookimpl
 from .openapi import openapi_error, openapi_schema
@@ -51,6 +52,7 @@ __all__ = [
     "Application",
     "Call",
     "CallRecord",
+    "CitizenIdentity",
     "CommandContext",
     "ConfigError",
     "Credentials",
@@ -83,6 +85,7 @@ __all__ = [
     "WebRoute",
     "denial_response",
     "hookimpl",
+    "is_among",
     "is_valid_siret",
     "json_response",
     "local_secret",

@@ -25,6 +25,7 @@ from starlette.types import Receive, Scope, Send
 
 from . import hooks
 from .errors import ProviderError, ProviderTimeout
+from .identity import CitizenIdentity, is_among
 from .journal import JOURNAL_UNAVAILABLE, Journal
 from .logs import current_call
 from .masking import Compiled, Shape, apply, compile_fields, conforms, full_shape
@@ -214,6 +215,9 @@ class Pipeline:
             return self._failed(exc, endpoint)
         try:
             route = endpoint.route
+            if call.bound_to is not None and not _about(route, payload, call.bound_to):
+                log.info("consent_not_the_citizen", plugin=endpoint.provider)
+                return denial_answer(NOT_THE_CITIZEN)
             if route is None:
                 return Answer(200, _encode(payload))
             shape = endpoint.shape
@@ -318,6 +322,23 @@ class Pipeline:
             if isinstance(subject, str):
                 return subject
         return None
+
+
+# The evidence names a citizen the answer is not about (or the route cannot say whom its
+# answers are about): nothing of the answer is sent.
+NOT_THE_CITIZEN = Denial(
+    status=403,
+    error="consent_invalid",
+    reason="The consent evidence names another citizen than the data asked for",
+    message="Le consentement fourni ne concerne pas l'usager dont les données sont demandées",
+)
+
+
+def _about(route: ProviderRoute | None, payload: Any, citizen: CitizenIdentity) -> bool:
+    """Whether ``payload`` (a route's answer) is about ``citizen``."""
+    if route is None or route.holders is None:
+        return False
+    return is_among(citizen, route.holders(payload))
 
 
 async def _provider_fetch(call: Call, endpoint: Endpoint) -> Any:

@@ -19,6 +19,7 @@ if TYPE_CHECKING:
     from starlette.requests import Request
     from starlette.types import Message, Receive, Scope
 
+    from .identity import CitizenIdentity
     from .upstream import Upstream
 
 
@@ -264,8 +265,8 @@ class Call:
     """The state of one request as it moves through the phases.
 
     Plugins read it and may write ``scopes`` (narrowing only), ``response_headers``,
-    ``consent_evidence``, ``recipient``, ``cache_hit`` and ``extras``. ``refused_in`` is set by
-    the pipeline; ``upstream_ms`` and ``upstream_outcome`` by
+    ``consent_evidence``, ``recipient``, ``bound_to``, ``cache_hit`` and ``extras``.
+    ``refused_in`` is set by the pipeline; ``upstream_ms`` and ``upstream_outcome`` by
     :class:`~api_particulier.Upstream` for each call it makes while the request is served.
 
     ``headers`` maps each request header's lower-case name to its value (the first one when
@@ -275,6 +276,7 @@ class Call:
     __slots__ = (
         "_receive",
         "_request",
+        "bound_to",
         "cache_hit",
         "consent_evidence",
         "extras",
@@ -326,6 +328,10 @@ class Call:
         self.response_headers: dict[str, str] = {}
         self.consent_evidence: str | None = None
         self.recipient: str | None = None
+        # The citizen the call's evidence names (a consent plugin's FranceConnect token):
+        # the provider's answer must be about them (its route's ``holders``), else the core
+        # refuses it (403 consent_invalid) and nothing of it is sent. None: not bound.
+        self.bound_to: CitizenIdentity | None = None
         self.cache_hit = False
         self.extras: dict[str, Any] = {}
         # The phase whose refusal ended the request: ``authenticate`` (401, or the key

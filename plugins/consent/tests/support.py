@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import msgspec
-from api_particulier import Call, Provider, ProviderRoute, hookimpl
+from api_particulier import Call, Holder, Provider, ProviderRoute, hookimpl
 from api_particulier.settings import Settings
 from api_particulier.testing import HookRecorder, TestClient, app_client, make_settings
 from api_particulier_consent.plugin import ConsentPlugin
@@ -69,6 +69,17 @@ ALL_SCOPES = frozenset(
     }
 )
 PARAMS = {"numeroFiscal": "1234567890123", "referenceAvis": "2345678901234"}
+# The notice's declarant, as FranceConnect would name her.
+CAMILLE = {"given_name": "Camille", "family_name": "Martin", "birthdate": "1980-01-01"}
+
+
+def notice_holders(notice: Notice) -> list[Holder]:
+    """Whom the test notice is about: its declarant, born on CAMILLE's birth date."""
+    return [
+        Holder(names=f"{notice.declarant1.nom} {notice.declarant1.prenoms}", birthdate="1980-01-01")
+    ]
+
+
 NOTICE = Notice(
     declarant1=Declarant(nom="MARTIN", prenoms="Camille"),
     foyerFiscal=Foyer(adresse="12 rue de la Paix 75002 Paris"),
@@ -96,6 +107,7 @@ class CountingProvider:
             fields=FIELDS,
             fetch=self.fetch,
             summary="A test notice",
+            holders=notice_holders,
         )
         register(Provider(name="testnotice", routes=(route,)))
 

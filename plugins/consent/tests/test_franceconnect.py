@@ -13,7 +13,7 @@ from api_particulier_consent.denials import Invalid
 from api_particulier_consent.franceconnect import token_digest
 from api_particulier_consent.simulator import IntrospectionSimulator
 
-from .support import ALL_SCOPES, PARAMS, SIRET, Harness, harness
+from .support import ALL_SCOPES, CAMILLE, PARAMS, SIRET, Harness, harness
 
 pytestmark = pytest.mark.anyio
 RFR = "dgfip_revenu_fiscal_reference"
@@ -60,7 +60,7 @@ async def test_franceconnect_done_when(
 ) -> None:
     async with harness(tmp_path, fc_config(fc), clock=clock) as h:
         key = await h.client.key(ALL_SCOPES, settings=FC_POLICY)
-        token = fc.issue(["openid", "revenu_fiscal_reference"])
+        token = fc.issue(["openid", "revenu_fiscal_reference"], identity=CAMILLE)
 
         no_recipient = await get(h, key, token, recipient=None)
         assert no_recipient.status_code == 400
@@ -102,10 +102,10 @@ async def test_inactive_tokens(
     async with harness(tmp_path, fc_config(fc), clock=clock) as h:
         key = await h.client.key(ALL_SCOPES, settings=FC_POLICY)
         await _refused(h, key, "unknown-token", Invalid.FC_INACTIVE)
-        revoked = fc.issue(["revenu_fiscal_reference"])
+        revoked = fc.issue(["revenu_fiscal_reference"], identity=CAMILLE)
         fc.revoke(revoked)
         await _refused(h, key, revoked, Invalid.FC_INACTIVE)
-        expired = fc.issue(["revenu_fiscal_reference"], lifetime=-1)
+        expired = fc.issue(["revenu_fiscal_reference"], lifetime=-1, identity=CAMILLE)
         await _refused(h, key, expired, Invalid.FC_INACTIVE)
 
 
@@ -121,7 +121,7 @@ async def test_malformed_token_never_reaches_the_endpoint(
 async def test_scope_not_covered(tmp_path: Path, fc: IntrospectionSimulator) -> None:
     async with harness(tmp_path, fc_config(fc)) as h:
         key = await h.client.key(ALL_SCOPES, settings=FC_POLICY)
-        await _refused(h, key, fc.issue(["openid", "email"]), Invalid.SCOPE)
+        await _refused(h, key, fc.issue(["openid", "email"], identity=CAMILLE), Invalid.SCOPE)
 
 
 async def test_token_bound_to_the_applications_client(
@@ -130,8 +130,12 @@ async def test_token_bound_to_the_applications_client(
     async with harness(tmp_path, fc_config(fc)) as h:
         policy = {"consent": {"evidence": ["franceconnect"], "franceconnect_client_id": "mine"}}
         key = await h.client.key(ALL_SCOPES, settings=policy)
-        await _refused(h, key, fc.issue([RFR], client_id="theirs"), Invalid.FC_CLIENT)
-        assert (await get(h, key, fc.issue([RFR], client_id="mine"))).status_code == 200
+        await _refused(
+            h, key, fc.issue([RFR], client_id="theirs", identity=CAMILLE), Invalid.FC_CLIENT
+        )
+        assert (
+            await get(h, key, fc.issue([RFR], client_id="mine", identity=CAMILLE))
+        ).status_code == 200
 
 
 async def test_answers_cached_never_past_the_tokens_expiry(
@@ -139,7 +143,7 @@ async def test_answers_cached_never_past_the_tokens_expiry(
 ) -> None:
     async with harness(tmp_path, fc_config(fc), clock=clock) as h:
         key = await h.client.key(ALL_SCOPES, settings=FC_POLICY)
-        token = fc.issue([RFR], lifetime=30)
+        token = fc.issue([RFR], lifetime=30, identity=CAMILLE)
         for _ in range(3):
             assert (await get(h, key, token)).status_code == 200
         assert fc.requests == 1
@@ -154,7 +158,7 @@ async def test_revocation_applies_after_the_cache_time(
 ) -> None:
     async with harness(tmp_path, fc_config(fc, cache_ttl=5), clock=clock) as h:
         key = await h.client.key(ALL_SCOPES, settings=FC_POLICY)
-        token = fc.issue([RFR], lifetime=600)
+        token = fc.issue([RFR], lifetime=600, identity=CAMILLE)
         assert (await get(h, key, token)).status_code == 200
         fc.revoke(token)
         clock.advance(6)
@@ -166,7 +170,9 @@ async def test_checktoken_shape(tmp_path: Path, fc: IntrospectionSimulator) -> N
     config = fc_config(fc, shape="checktoken", introspection_url=fc.url + "/api/v1/checktoken")
     async with harness(tmp_path, config) as h:
         key = await h.client.key(ALL_SCOPES, settings=FC_POLICY)
-        response = await get(h, key, fc.issue(["revenu_fiscal_reference", "openid"]))
+        response = await get(
+            h, key, fc.issue(["revenu_fiscal_reference", "openid"], identity=CAMILLE)
+        )
         assert response.status_code == 200
         assert response.json()["revenuFiscalReference"] == 24_500
         await _refused(h, key, "unknown-token", Invalid.FC_INACTIVE)
@@ -185,7 +191,7 @@ async def test_introspection_trouble(
 ) -> None:
     async with harness(tmp_path, fc_config(fc)) as h:
         key = await h.client.key(ALL_SCOPES, settings=FC_POLICY)
-        token = fc.issue([RFR])
+        token = fc.issue([RFR], identity=CAMILLE)
         for name, value in trouble.items():
             setattr(fc, name, value)
         response = await get(h, key, token)
@@ -200,7 +206,7 @@ async def test_wrong_client_secret_is_not_the_callers_fault(
     async with harness(tmp_path, fc_config(fc)) as h:
         monkeypatch.setenv(SECRET_ENV, "wrong")
         key = await h.client.key(ALL_SCOPES, settings=FC_POLICY)
-        response = await get(h, key, fc.issue([RFR]))
+        response = await get(h, key, fc.issue([RFR], identity=CAMILLE))
         assert response.status_code == 503
 
 
@@ -209,7 +215,7 @@ async def test_bearer_with_key_refused_without_franceconnect_policy(
 ) -> None:
     async with harness(tmp_path, fc_config(fc)) as h:
         key = await h.client.key(ALL_SCOPES)
-        response = await get(h, key, fc.issue([RFR]))
+        response = await get(h, key, fc.issue([RFR], identity=CAMILLE))
         assert response.status_code == 401
         assert response.json()["error"] == "too_many_credentials_provided"
 
@@ -267,3 +273,25 @@ async def test_an_unusable_expiry_is_the_introspections_fault(shape: str, answer
                 await introspector.check("a-well-formed-token")
         finally:
             await introspector.close()
+
+
+async def test_a_token_opens_only_its_holders_data(
+    tmp_path: Path, fc: IntrospectionSimulator
+) -> None:
+    """Contract §2: consent evidence is bound to the citizen the parameters name. A token
+    of another citizen, or one that names nobody, opens nothing: the answer is withheld."""
+    async with harness(tmp_path, fc_config(fc)) as h:
+        key = await h.client.key(ALL_SCOPES, settings=FC_POLICY)
+        someone_else = {**CAMILLE, "birthdate": "1990-02-02"}
+        for identity in (someone_else, {**CAMILLE, "given_name": "Claude"}):
+            response = await get(h, key, fc.issue([RFR], identity=identity))
+            assert response.status_code == 403, response.text
+            body = response.json()
+            assert body["error"] == "consent_invalid"
+            assert "revenuFiscalReference" not in response.text
+            assert h.recorder.records[-1].status == 403
+        # Accents, case and punctuation aside, the holder is recognised.
+        holder = {"given_name": "CAMILLE", "family_name": "martin", "birthdate": "1980-01-01"}
+        assert (await get(h, key, fc.issue([RFR], identity=holder))).status_code == 200
+        # A token without the holder's identity cannot be bound: refused before the provider.
+        await _refused(h, key, fc.issue([RFR]), Invalid.FC_NO_IDENTITY)

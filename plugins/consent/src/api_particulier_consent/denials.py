@@ -82,6 +82,7 @@ class Invalid(Enum):
     FC_MALFORMED = "FranceConnect access token is malformed"
     FC_INACTIVE = "FranceConnect access token is inactive, expired or unknown"
     FC_CLIENT = "FranceConnect access token was issued to another service"
+    FC_NO_IDENTITY = "FranceConnect access token names no citizen"
 
 
 _MESSAGES = {

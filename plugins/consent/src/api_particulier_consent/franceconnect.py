@@ -25,7 +25,7 @@ from typing import Annotated
 
 import msgspec
 import structlog
-from api_particulier import ProviderBadResponse, Upstream, UpstreamResponse
+from api_particulier import CitizenIdentity, ProviderBadResponse, Upstream, UpstreamResponse
 from msgspec import Meta
 
 from .config import FranceConnectConfig
@@ -47,6 +47,14 @@ class Identity(msgspec.Struct, frozen=True, kw_only=True):
     family_name: str | None = None
     # YYYY-MM-DD
     birthdate: str | None = None
+
+    def citizen(self) -> CitizenIdentity:
+        """The identity the core binds a call to (a missing claim binds to no one)."""
+        return CitizenIdentity(
+            given_name=self.given_name or "",
+            family_name=self.family_name or "",
+            birthdate=self.birthdate or "",
+        )
 
 
 @dataclass(frozen=True, slots=True)

@@ -281,6 +281,13 @@ class ConsentPlugin:
         except ProviderError:
             return INTROSPECTION_UNAVAILABLE
         check_active(info, self._clock(), policy.franceconnect_client_id)
+        if info.identity is None:
+            # Without the holder's identity, nothing ties the token to the citizen the
+            # parameters name: any citizen's token would open anyone's data.
+            raise EvidenceRefused(Invalid.FC_NO_IDENTITY)
         call.scopes = self._effective(call, info.scopes)
         call.consent_evidence = f"franceconnect:{token_digest(token)}"
+        # The core sends the answer only if it is about the token's holder (contract §2:
+        # consent evidence is bound to the citizen the parameters name).
+        call.bound_to = info.identity.citizen()
         return None

@@ -28,13 +28,13 @@ from api_particulier import (
     ProviderError,
     ProviderRoute,
     SubjectNotFound,
+    is_among,
 )
 from api_particulier_consent.denials import EvidenceRefused
 from api_particulier_consent.franceconnect import Introspector, TokenInfo, well_formed
 from starlette.requests import Request
 
 from .answers import BAD_IDENTIFIERS, NOT_IDENTIFIED, UNAVAILABLE, Refusal
-from .identity import matches
 from .pseudonym import pseudonym
 
 log = structlog.get_logger("api_particulier_transparency")
@@ -195,7 +195,7 @@ class AccessLog:
         except TimeoutError:
             raise Refusal(UNAVAILABLE) from None
         assert route.holders is not None
-        if not matches(info.identity, route.holders(payload)):
+        if not is_among(info.identity.citizen(), route.holders(payload)):
             log.info("citizen_identity_mismatch", provider=provider)
             raise Refusal(NOT_IDENTIFIED)
 
