@@ -318,3 +318,20 @@ def test_two_workers_are_each_counted_once(two_workers: tuple[str, dict[str, str
         assert total == sent
         served = "api_particulier_request_duration_seconds_count"
         assert value(samples, served, provider="dgfip") == sent
+
+
+async def test_an_empty_token_stops_the_start(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A variable set but empty would let any "Authorization: Bearer" through."""
+    from api_particulier import ConfigError
+
+    monkeypatch.setenv("TEST_METRICS_TOKEN", " ")
+    settings = make_settings(
+        tmp_path,
+        enabled=("metrics",),
+        plugins={"metrics": {"token": {"env": "TEST_METRICS_TOKEN"}}},
+    )
+    with pytest.raises(ConfigError, match="token"):
+        async with app_client(settings, plugins={"metrics": MetricsPlugin()}):
+            pass

@@ -229,3 +229,24 @@ async def test_the_background_prober_runs_on_its_own(tmp_path: Path) -> None:
                     break
                 await anyio.sleep(0.5)
     assert report["providers"][0]["uptime"]["24h"] == 100.0
+
+
+async def test_a_disabled_provider_is_no_longer_reported(tmp_path: Path, store_url: str) -> None:
+    """A provider that failed, then was disabled, keeps its history in the store: the page
+    reports the enabled providers only, and does not stay down for it."""
+    from api_particulier.testing import EchoProvider
+
+    settings = make_settings(tmp_path, store=store_url)
+    echo = EchoProvider()
+    echo.healthy = False
+    status = StatusPlugin(clock=FakeClock(), run=False)
+    plugins: dict[str, object] = {"status": status, "echo": echo}
+    await upgraded(settings, plugins)
+    async with app_client(settings, plugins=plugins) as client:
+        await status.probe_round()
+        assert (await client.http.get("/api/status")).json()["state"] == "down"
+    status = StatusPlugin(clock=FakeClock(), run=False)
+    async with app_client(settings, plugins={"status": status}) as client:
+        report = (await client.http.get("/api/status")).json()
+    assert report["providers"] == []
+    assert report["state"] != "down"

@@ -14,7 +14,7 @@ from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 
 import anyio
-from api_particulier import Call, CallRecord, PluginContext, WebRoute, hookimpl
+from api_particulier import Call, CallRecord, ConfigError, PluginContext, WebRoute, hookimpl
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.multiprocess import MultiProcessCollector
@@ -56,6 +56,9 @@ class MetricsPlugin:
     async def startup(self, context: PluginContext) -> None:
         config: MetricsConfig = context.config
         token = config.token.reveal() if config.token is not None else None
+        if token is not None and not token.strip():
+            # An empty variable would let any "Bearer" through.
+            raise ConfigError(["[plugins.metrics] token: the secret it names is empty"])
         self._access = Access(token, networks(config.allow_from))
         directory = Path(
             config.directory

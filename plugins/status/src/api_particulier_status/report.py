@@ -63,7 +63,9 @@ async def build_report(
     since_first = dt.datetime(first.year, first.month, first.day, tzinfo=dt.UTC).timestamp()
     daily = await history.daily(since_first)
     incidents = await history.incidents(now - WINDOWS["90d"])
-    names = sorted({*providers, *latest})
+    # The enabled providers only: one disabled or renamed since keeps its history in the
+    # store, but is no longer this service's to report (it would stay "down" for 90 days).
+    names = sorted(providers)
     days = [(first + dt.timedelta(days=n)).isoformat() for n in range(DAYS_SHOWN)]
     statuses = [
         _provider(name, latest.get(name), windows, daily, incidents, days) for name in names
