@@ -104,10 +104,16 @@ RULES: dict[Event, Rule] = {
 }
 # A requester archives only what is not being instructed (DataPass: draft, changes asked).
 _REQUESTER_ARCHIVES = frozenset({State.draft, State.changes_requested})
-# What a requester may still edit (a request of their own, not one of DataPass's).
+# The states in which a request's form may still change.
 EDITABLE = frozenset({State.draft, State.changes_requested})
 # What a requester may do on a request instructed in DataPass: DataPass is where it changes.
 _REQUESTER_ON_DATAPASS = frozenset({Event.message})
+
+
+def requester_may_edit(state: State, *, from_datapass: bool) -> bool:
+    """Whether the requester may edit the form of a request in ``state`` (never one of
+    DataPass's, as :func:`next_state` refuses them every event but a message)."""
+    return state in EDITABLE and not from_datapass
 
 
 class NotAllowed(Exception):

@@ -37,7 +37,15 @@ from .form import (
 )
 from .repository import Repository, RequestRecord
 from .sessions import LINK_TTL, Session, Sessions, new_token, token_hash
-from .states import EDITABLE, EVENT_LABELS, STATE_LABELS, Event, NotAllowed, Role, State
+from .states import (
+    EVENT_LABELS,
+    STATE_LABELS,
+    Event,
+    NotAllowed,
+    Role,
+    State,
+    requester_may_edit,
+)
 from .workflow import AlreadyDone, Invalid, Workflow
 
 MAX_PDF = 10 * 1024 * 1024
@@ -899,5 +907,4 @@ def when(timestamp: float | None) -> str:
 
 
 def _editable(record: RequestRecord) -> bool:
-    """Whether the requester may edit ``record``: DataPass's requests change in DataPass."""
-    return record.state in EDITABLE and record.datapass_id is None
+    return requester_may_edit(record.state, from_datapass=record.datapass_id is not None)
