@@ -4,14 +4,13 @@ request says its length (a chunked body does not), and a form that cannot be par
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 from api_particulier import WebRoute, hookimpl, json_response, read_body, read_form
-from api_particulier.testing import app_client, make_settings
+from api_particulier.testing import app_client, chunked, make_settings
 from starlette.datastructures import UploadFile
 from starlette.requests import Request
 from starlette.responses import Response
@@ -43,13 +42,6 @@ class BodiesPlugin:
         register(WebRoute(path="/form", endpoint=form_route, methods=("POST",)))
 
 
-async def chunks(total: int, size: int = 256) -> AsyncIterator[bytes]:
-    sent = 0
-    while sent < total:
-        yield b"x" * min(size, total - sent)
-        sent += size
-
-
 async def test_bodies_within_and_past_the_bound(tmp_path: Path) -> None:
     async with app_client(make_settings(tmp_path), plugins={"bodies": BodiesPlugin()}) as client:
         http: httpx.AsyncClient = client.http
@@ -63,11 +55,13 @@ async def test_bodies_within_and_past_the_bound(tmp_path: Path) -> None:
 
         # Chunked: no Content-Length; refused once the bound is passed, not at the end.
         read_sizes.clear()
-        chunked = await http.post("/body", content=chunks(BOUND * 100))
-        assert chunked.status_code == 413
-        assert chunked.json()["error"] == "payload_too_large"
+        unsized = await http.post("/body", content=chunked(BOUND * 100, size=256))
+        assert unsized.status_code == 413
+        assert unsized.json()["error"] == "payload_too_large"
         assert read_sizes == []
-        assert (await http.post("/body", content=chunks(BOUND))).json() == {"size": BOUND}
+        assert (await http.post("/body", content=chunked(BOUND, size=256))).json() == {
+            "size": BOUND
+        }
 
         bad_length = await http.post("/body", content=b"x", headers={"content-length": "1x"})
         assert bad_length.status_code in (400, 413)

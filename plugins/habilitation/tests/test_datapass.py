@@ -13,6 +13,7 @@ from typing import Any
 import httpx
 import msgspec
 import pytest
+from api_particulier.testing import chunked
 from api_particulier_habilitation.datapass import signature
 from api_particulier_habilitation.repository import Repository
 
@@ -227,21 +228,17 @@ async def test_a_body_past_the_bound_is_refused_as_it_arrives(
     monkeypatch.setenv("TEST_DATAPASS_SECRET", SECRET)
     settings = settings_for(tmp_path, datapass_secret={"env": "TEST_DATAPASS_SECRET"})
 
-    async def chunks(total: int) -> Any:
-        for _ in range(total // 65536):
-            yield b"x" * 65536
-
     async with service(settings) as c:
         refused = await c.http.post(
             "/api/datapass/webhook",
-            content=chunks(64 * 1024 * 1024),
+            content=chunked(64 * 1024 * 1024),
             headers={"content-type": "application/json"},
         )
         assert refused.status_code == 413
         assert refused.json()["error"] == "payload_too_large"
         page = await c.http.post(
             "/habilitation/connexion",
-            content=chunks(64 * 1024 * 1024),
+            content=chunked(64 * 1024 * 1024),
             headers={"content-type": "application/x-www-form-urlencoded"},
         )
         assert page.status_code == 413

@@ -6,12 +6,11 @@ client; the sandbox FranceConnect does not grow with the tokens it hands out."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
 from api_particulier import ConfigError
-from api_particulier.testing import app_client, make_settings
+from api_particulier.testing import app_client, chunked, make_settings
 from api_particulier_consent.franceconnect import well_formed
 from api_particulier_consent.simulator import MAX_TOKENS, IntrospectionSimulator
 from api_particulier_transparency.plugin import TransparencyPlugin
@@ -23,24 +22,18 @@ pytestmark = pytest.mark.anyio
 MARIE_CAF = {"numeroAllocataire": "2345678", "codePostal": "75001"}
 
 
-async def chunks(total: int) -> AsyncIterator[bytes]:
-    yield b"token="
-    for _ in range(total // 1024):
-        yield b"a" * 1024
-
-
 async def test_forms_it_cannot_read_are_refused_before_anyone_is_asked(tmp_path: Path) -> None:
     async with service(tmp_path) as svc:
         http = svc.client.http
         declared = await http.post("/mes-donnees", data={"token": "a" * MAX_FORM_BYTES})
         assert declared.status_code == 413
         assert declared.json()["error"] == "payload_too_large"
-        chunked = await http.post(
+        unsized = await http.post(
             "/mes-donnees",
-            content=chunks(MAX_FORM_BYTES * 64),
+            content=chunked(MAX_FORM_BYTES * 64, prefix=b"token="),
             headers={"content-type": "application/x-www-form-urlencoded"},
         )
-        assert chunked.status_code == 413
+        assert unsized.status_code == 413
         malformed = await http.post(
             "/mes-donnees",
             content=b"x",

@@ -42,6 +42,7 @@ import pytest
 
 from ..settings import Settings
 from .app import TestClient, app_client, make_settings
+from .bodies import chunked
 from .browser import (
     CHROMIUM,
     CHROMIUM_ARGS,
@@ -89,6 +90,7 @@ __all__ = [
     "app_client",
     "assert_images_have_text_alternative",
     "check_provider_contract",
+    "chunked",
     "keep_to_loopback",
     "make_settings",
     "run_async",
